@@ -1,9 +1,23 @@
 package builtin
 
-import "github.com/skiff/skiff/internal/apiserver/kinds"
+import (
+	"github.com/skiff/skiff/internal/apiserver/kinds"
+	"github.com/skiff/skiff/internal/apiserver/kinds/apps/controllerrevision"
+	"github.com/skiff/skiff/internal/apiserver/kinds/apps/daemonset"
+	"github.com/skiff/skiff/internal/apiserver/kinds/apps/deployment"
+	"github.com/skiff/skiff/internal/apiserver/kinds/apps/replicaset"
+	"github.com/skiff/skiff/internal/apiserver/kinds/apps/statefulset"
+)
 
 // workloads lists apps/v1, batch/v1, autoscaling/v1 and v2, policy/v1 and
-// networking.k8s.io/v1.
+// networking.k8s.io/v1, groups in upstream's priority order and resources
+// in discovery (alphabetical) order.
 func workloads() []kinds.Kind {
-	return []kinds.Kind{}
+	return []kinds.Kind{
+		controllerrevision.Kind(),
+		daemonset.Kind(),
+		deployment.Kind(),
+		replicaset.Kind(),
+		statefulset.Kind(),
+	}
 }
