@@ -7,6 +7,8 @@ import (
 	"github.com/skiff/skiff/internal/apiserver/kinds/apps/deployment"
 	"github.com/skiff/skiff/internal/apiserver/kinds/apps/replicaset"
 	"github.com/skiff/skiff/internal/apiserver/kinds/apps/statefulset"
+	"github.com/skiff/skiff/internal/apiserver/kinds/batch/cronjob"
+	"github.com/skiff/skiff/internal/apiserver/kinds/batch/job"
 )
 
 // workloads lists apps/v1, batch/v1, autoscaling/v1 and v2, policy/v1 and
@@ -19,5 +21,7 @@ func workloads() []kinds.Kind {
 		deployment.Kind(),
 		replicaset.Kind(),
 		statefulset.Kind(),
+		cronjob.Kind(),
+		job.Kind(),
 	}
 }
