@@ -3,11 +3,15 @@ package builtin
 import (
 	"github.com/skiff/skiff/internal/apiserver/kinds"
 	"github.com/skiff/skiff/internal/apiserver/kinds/core/configmap"
+	"github.com/skiff/skiff/internal/apiserver/kinds/core/namespace"
+	"github.com/skiff/skiff/internal/apiserver/kinds/core/pod"
 )
 
-// core lists the core/v1 kinds.
+// core lists the core/v1 kinds in discovery order (alphabetical by resource).
 func core() []kinds.Kind {
 	return []kinds.Kind{
 		configmap.Kind(),
+		namespace.Kind(),
+		pod.Kind(),
 	}
 }
