@@ -7,6 +7,7 @@ import (
 	"github.com/skiff/skiff/internal/apiserver/kinds/apps/deployment"
 	"github.com/skiff/skiff/internal/apiserver/kinds/apps/replicaset"
 	"github.com/skiff/skiff/internal/apiserver/kinds/apps/statefulset"
+	"github.com/skiff/skiff/internal/apiserver/kinds/autoscaling/horizontalpodautoscaler"
 	"github.com/skiff/skiff/internal/apiserver/kinds/batch/cronjob"
 	"github.com/skiff/skiff/internal/apiserver/kinds/batch/job"
 )
@@ -21,6 +22,8 @@ func workloads() []kinds.Kind {
 		deployment.Kind(),
 		replicaset.Kind(),
 		statefulset.Kind(),
+		horizontalpodautoscaler.KindV2(),
+		horizontalpodautoscaler.KindV1(),
 		cronjob.Kind(),
 		job.Kind(),
 	}
