@@ -45,7 +45,9 @@ func KindV2() kinds.Kind {
 		PrepareForCreate: func(obj runtime.Object) {
 			obj.(*autoscalingv2.HorizontalPodAutoscaler).Status = autoscalingv2.HorizontalPodAutoscalerStatus{}
 		},
-		Validate: func(obj runtime.Object) field.ErrorList { return Validate(obj.(*autoscalingv2.HorizontalPodAutoscaler)) },
+		Validate: func(obj runtime.Object) field.ErrorList {
+			return Validate(obj.(*autoscalingv2.HorizontalPodAutoscaler))
+		},
 		ValidateUpdate: func(obj, old runtime.Object) field.ErrorList {
 			return ValidateUpdate(obj.(*autoscalingv2.HorizontalPodAutoscaler), old.(*autoscalingv2.HorizontalPodAutoscaler))
 		},
