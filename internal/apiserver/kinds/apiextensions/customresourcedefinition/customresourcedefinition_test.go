@@ -149,9 +149,11 @@ func TestValidate(t *testing.T) {
 			},
 		},
 		{
-			name:   "protected group needs approval",
-			mutate: func(c *apiextensionsv1.CustomResourceDefinition) { c.Name, c.Spec.Group = "widgets.x.k8s.io", "x.k8s.io" },
-			want:   []string{"FieldValueRequired metadata.annotations[api-approved.kubernetes.io]"},
+			name: "protected group needs approval",
+			mutate: func(c *apiextensionsv1.CustomResourceDefinition) {
+				c.Name, c.Spec.Group = "widgets.x.k8s.io", "x.k8s.io"
+			},
+			want: []string{"FieldValueRequired metadata.annotations[api-approved.kubernetes.io]"},
 		},
 	}
 	for _, tc := range cases {
