@@ -85,6 +85,10 @@ type Strategy struct {
 	Columns []metav1.TableColumnDefinition
 	// Row returns one row's cells for Columns, at time now.
 	Row func(obj runtime.Object, now time.Time) []interface{}
+	// GracePeriod returns the seconds a DELETE waits before the object is
+	// removed (pods wait for their node); requested is the client's
+	// gracePeriodSeconds. nil means deletion is immediate.
+	GracePeriod func(obj runtime.Object, requested *int64) int64
 	// Fields returns the kind's selectable fields beyond metadata.name and
 	// metadata.namespace, which the API server always adds. Calling it on
 	// an empty object must return every supported key.

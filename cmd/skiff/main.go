@@ -1,0 +1,12 @@
+// Command skiff is a Kubernetes-compatible cluster in one binary.
+package main
+
+import (
+	"os"
+
+	"github.com/skiff/skiff/internal/cli"
+)
+
+func main() {
+	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
+}

@@ -1,0 +1,116 @@
+package apiserver
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/skiff/skiff/internal/storage"
+)
+
+var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+
+// admitCreate runs the built-in admission checks on a new object in stored
+// form: namespace lifecycle (the namespace must exist and not be
+// terminating) and the kind-specific mutations upstream's default
+// admission plugins make.
+func (s *Server) admitCreate(ctx context.Context, rs *resource, obj runtime.Object) error {
+	m, _ := meta.Accessor(obj)
+	if rs.kind.Namespaced {
+		if err := s.namespaceAllowsCreate(ctx, m.GetNamespace()); err != nil {
+			return err
+		}
+	}
+	if pod, ok := obj.(*corev1.Pod); ok {
+		addDefaultTolerations(pod)
+	}
+	return nil
+}
+
+// admitUpdate keeps what the server allocated when an update leaves it
+// out, as upstream's service strategy does.
+func (s *Server) admitUpdate(_ *resource, obj, old runtime.Object) error {
+	svc, ok := obj.(*corev1.Service)
+	oldSvc, ok2 := old.(*corev1.Service)
+	if !ok || !ok2 {
+		return nil
+	}
+	if svc.Spec.ClusterIP == "" && svc.Spec.Type != corev1.ServiceTypeExternalName {
+		svc.Spec.ClusterIP = oldSvc.Spec.ClusterIP
+		svc.Spec.ClusterIPs = oldSvc.Spec.ClusterIPs
+	}
+	if len(svc.Spec.ClusterIPs) == 0 && svc.Spec.ClusterIP != "" {
+		svc.Spec.ClusterIPs = []string{svc.Spec.ClusterIP}
+	}
+	for i := range svc.Spec.Ports {
+		p := &svc.Spec.Ports[i]
+		if p.NodePort != 0 {
+			continue
+		}
+		for _, op := range oldSvc.Spec.Ports {
+			if op.Port == p.Port && op.Protocol == p.Protocol {
+				p.NodePort = op.NodePort
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Server) namespaceAllowsCreate(ctx context.Context, name string) error {
+	nsr := s.lookup(namespacesGVR)
+	if nsr == nil {
+		return nil
+	}
+	obj, err := nsr.store.Get(ctx, nsr.key("", name), storage.GetOptions{ResourceVersion: "0"})
+	if isNotFound(err) {
+		// The cache may lag a namespace created a moment ago.
+		obj, err = nsr.store.Get(ctx, nsr.key("", name), storage.GetOptions{})
+	}
+	if isNotFound(err) {
+		return apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, name)
+	}
+	if err != nil {
+		return toStatusError(err, schema.GroupResource{Resource: "namespaces"}, name)
+	}
+	ns, ok := obj.(*corev1.Namespace)
+	if ok && (ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil) {
+		return apierrors.NewForbidden(schema.GroupResource{Resource: "namespaces"}, name,
+			fmt.Errorf("unable to create new content in namespace %s because it is being terminated", name))
+	}
+	return nil
+}
+
+// addDefaultTolerations gives pods upstream's DefaultTolerationSeconds:
+// 300 s for not-ready and unreachable nodes.
+func addDefaultTolerations(pod *corev1.Pod) {
+	five := int64(300)
+	for _, key := range []string{corev1.TaintNodeNotReady, corev1.TaintNodeUnreachable} {
+		has := false
+		for _, t := range pod.Spec.Tolerations {
+			if (t.Key == key || t.Key == "") && (t.Effect == corev1.TaintEffectNoExecute || t.Effect == "") && (t.Operator == corev1.TolerationOpExists) {
+				has = true
+			}
+		}
+		if !has {
+			pod.Spec.Tolerations = append(pod.Spec.Tolerations, corev1.Toleration{
+				Key: key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &five,
+			})
+		}
+	}
+}
+
+func namespaceHasFinalizers(obj runtime.Object) bool {
+	ns, ok := obj.(*corev1.Namespace)
+	return ok && len(ns.Spec.Finalizers) > 0
+}
+
+func setNamespaceTerminating(obj runtime.Object) {
+	if ns, ok := obj.(*corev1.Namespace); ok {
+		ns.Status.Phase = corev1.NamespaceTerminating
+	}
+}

@@ -1,0 +1,118 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"net/http"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// isMaster reports whether u is in system:masters, which may do anything.
+func isMaster(u User) bool {
+	for _, g := range u.Groups {
+		if g == "system:masters" {
+			return true
+		}
+	}
+	return false
+}
+
+// authorize decides a resource request. Until RBAC lands only
+// system:masters is authorized; everyone else is denied.
+func (s *Server) authorize(r *http.Request, _ requestInfo) bool {
+	return isMaster(userFrom(r.Context()))
+}
+
+// virtualResource is a create-only resource computed per request
+// (reviews), never stored.
+type virtualResource struct {
+	gv      schema.GroupVersion
+	res     metav1.APIResource
+	handler func(s *Server, w http.ResponseWriter, r *http.Request, ri requestInfo)
+}
+
+var virtualResources = []virtualResource{
+	{
+		gv:      schema.GroupVersion{Group: "authentication.k8s.io", Version: "v1"},
+		res:     metav1.APIResource{Name: "selfsubjectreviews", Kind: "SelfSubjectReview", Verbs: []string{"create"}},
+		handler: (*Server).selfSubjectReview,
+	},
+	{
+		gv:      schema.GroupVersion{Group: "authorization.k8s.io", Version: "v1"},
+		res:     metav1.APIResource{Name: "selfsubjectaccessreviews", Kind: "SelfSubjectAccessReview", Verbs: []string{"create"}},
+		handler: (*Server).selfSubjectAccessReview,
+	},
+	{
+		gv:      schema.GroupVersion{Group: "authorization.k8s.io", Version: "v1"},
+		res:     metav1.APIResource{Name: "selfsubjectrulesreviews", Kind: "SelfSubjectRulesReview", Verbs: []string{"create"}},
+		handler: (*Server).selfSubjectRulesReview,
+	},
+}
+
+func (s *Server) virtual(gvr schema.GroupVersionResource) func(http.ResponseWriter, *http.Request, requestInfo) {
+	for _, v := range virtualResources {
+		if v.gv == gvr.GroupVersion() && v.res.Name == gvr.Resource {
+			h := v.handler
+			return func(w http.ResponseWriter, r *http.Request, ri requestInfo) {
+				if ri.Verb != "create" || ri.Name != "" {
+					s.writeError(w, r, apierrors.NewMethodNotSupported(gvr.GroupResource(), ri.Verb))
+					return
+				}
+				h(s, w, r, ri)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Server) selfSubjectReview(w http.ResponseWriter, r *http.Request, _ requestInfo) {
+	u := userFrom(r.Context())
+	out := &authenticationv1.SelfSubjectReview{
+		TypeMeta: metav1.TypeMeta{Kind: "SelfSubjectReview", APIVersion: "authentication.k8s.io/v1"},
+		Status:   authenticationv1.SelfSubjectReviewStatus{UserInfo: authenticationv1.UserInfo{Username: u.Name, UID: u.UID, Groups: u.Groups}},
+	}
+	s.writeJSON(w, r, http.StatusCreated, out)
+}
+
+func (s *Server) selfSubjectAccessReview(w http.ResponseWriter, r *http.Request, _ requestInfo) {
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev := &authorizationv1.SelfSubjectAccessReview{}
+	if err := json.Unmarshal(body, rev); err != nil {
+		s.writeError(w, r, apierrors.NewBadRequest(err.Error()))
+		return
+	}
+	rev.TypeMeta = metav1.TypeMeta{Kind: "SelfSubjectAccessReview", APIVersion: "authorization.k8s.io/v1"}
+	if isMaster(userFrom(r.Context())) {
+		rev.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: true}
+	} else {
+		rev.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: false, Reason: "no RBAC policy matched"}
+	}
+	s.writeJSON(w, r, http.StatusCreated, rev)
+}
+
+func (s *Server) selfSubjectRulesReview(w http.ResponseWriter, r *http.Request, _ requestInfo) {
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev := &authorizationv1.SelfSubjectRulesReview{}
+	if err := json.Unmarshal(body, rev); err != nil {
+		s.writeError(w, r, apierrors.NewBadRequest(err.Error()))
+		return
+	}
+	rev.TypeMeta = metav1.TypeMeta{Kind: "SelfSubjectRulesReview", APIVersion: "authorization.k8s.io/v1"}
+	if isMaster(userFrom(r.Context())) {
+		rev.Status.ResourceRules = []authorizationv1.ResourceRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}
+		rev.Status.NonResourceRules = []authorizationv1.NonResourceRule{{Verbs: []string{"*"}, NonResourceURLs: []string{"*"}}}
+	}
+	s.writeJSON(w, r, http.StatusCreated, rev)
+}

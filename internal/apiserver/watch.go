@@ -1,0 +1,168 @@
+package apiserver
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/streaming"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/skiff/skiff/internal/storage"
+)
+
+func ptrValues(r *http.Request) *url.Values {
+	q := r.URL.Query()
+	return &q
+}
+
+func (rs *resource) watch(w http.ResponseWriter, r *http.Request, ri requestInfo) {
+	out, err := rs.s.negotiate(r, "Table", "PartialObjectMetadata")
+	if err != nil {
+		rs.s.writeError(w, r, err)
+		return
+	}
+	if out.info.StreamSerializer == nil {
+		rs.s.writeError(w, r, apierrors.NewBadRequest("no stream serializer for "+out.info.MediaType))
+		return
+	}
+	opts, err := rs.listOptions(r)
+	if err != nil {
+		rs.s.writeError(w, r, err)
+		return
+	}
+	if opts.SendInitialEvents != nil && *opts.SendInitialEvents && opts.ResourceVersionMatch != metav1.ResourceVersionMatchNotOlderThan {
+		rs.s.writeError(w, r, apierrors.NewInvalid(metav1.SchemeGroupVersion.WithKind("ListOptions").GroupKind(), "", nil))
+		return
+	}
+	pred, err := rs.predicate(opts)
+	if err != nil {
+		rs.s.writeError(w, r, err)
+		return
+	}
+	key := rs.listPrefix(ri.Namespace)
+	recursive := true
+	if ri.Name != "" {
+		key, recursive = rs.key(ri.Namespace, ri.Name), false
+	}
+	if fs := opts.FieldSelector; fs != "" && ri.Name == "" {
+		// kubectl get NAME -w watches a list with metadata.name=NAME.
+		if name, ok := pred.Field.RequiresExactMatch("metadata.name"); ok && (ri.Namespace != "" || !rs.kind.Namespaced) {
+			key, recursive = rs.key(ri.Namespace, name), false
+		}
+	}
+	ctx := r.Context()
+	wi, err := rs.store.Watch(ctx, key, storage.WatchOptions{
+		ResourceVersion:   opts.ResourceVersion,
+		Predicate:         pred,
+		Recursive:         recursive,
+		AllowBookmarks:    opts.AllowWatchBookmarks,
+		SendInitialEvents: opts.SendInitialEvents,
+	})
+	if err != nil {
+		rs.s.writeError(w, r, toStatusError(err, rs.kind.GroupResource(), ""))
+		return
+	}
+	defer wi.Stop()
+
+	framer := out.info.StreamSerializer.Framer.NewFrameWriter(w)
+	enc := streaming.NewEncoder(framer, out.info.StreamSerializer.Serializer)
+	embedded := out.info.Serializer
+	w.Header().Set("Content-Type", out.info.MediaType)
+	w.Header().Set("Transfer-Encoding", "chunked")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	if flusher != nil {
+		flusher.Flush()
+	}
+	timer := time.NewTimer(watchTimeout(opts))
+	defer timer.Stop()
+	var buf bytes.Buffer
+	first := true
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+			return
+		case ev, ok := <-wi.ResultChan():
+			if !ok {
+				return
+			}
+			obj, err := rs.watchObject(r, out, ev, first)
+			if err != nil {
+				obj = &apierrors.NewInternalError(err).ErrStatus
+			}
+			if ev.Type != watch.Bookmark && ev.Type != watch.Error {
+				first = false
+			}
+			buf.Reset()
+			if err := rs.s.encodeFor(out, embedded, obj, &buf); err != nil {
+				return
+			}
+			we := &metav1.WatchEvent{Type: string(ev.Type), Object: runtime.RawExtension{Raw: buf.Bytes()}}
+			if err := enc.Encode(we); err != nil {
+				return
+			}
+			if flusher != nil && len(wi.ResultChan()) == 0 {
+				flusher.Flush()
+			}
+		}
+	}
+}
+
+// watchObject converts one event's object to what the client negotiated.
+func (rs *resource) watchObject(r *http.Request, out output, ev watch.Event, first bool) (runtime.Object, error) {
+	if ev.Type == watch.Error {
+		if st, ok := ev.Object.(*metav1.Status); ok {
+			st.TypeMeta = metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}
+		}
+		return ev.Object, nil
+	}
+	obj := ev.Object
+	if ev.Type != watch.Bookmark {
+		var err error
+		if obj, err = rs.fromStorage(obj); err != nil {
+			return nil, err
+		}
+	}
+	switch out.as {
+	case "Table":
+		if ev.Type == watch.Bookmark {
+			m, _ := meta.Accessor(obj)
+			t := &metav1.Table{ListMeta: metav1.ListMeta{ResourceVersion: m.GetResourceVersion()}}
+			t.TypeMeta = metav1.TypeMeta{Kind: "Table", APIVersion: out.asGV.String()}
+			return t, nil
+		}
+		t, err := rs.toTable(r, []runtime.Object{obj}, nil)
+		if err != nil {
+			return nil, err
+		}
+		if !first {
+			t.ColumnDefinitions = nil
+		}
+		return t, nil
+	case "PartialObjectMetadata":
+		return partialMetadata(obj, out.asGV), nil
+	}
+	if ev.Type == watch.Bookmark {
+		obj.GetObjectKind().SetGroupVersionKind(rs.kind.GVK)
+	}
+	return obj, nil
+}
+
+// encodeFor encodes obj with the embedded serializer, setting its kind.
+func (s *Server) encodeFor(out output, ser runtime.Encoder, obj runtime.Object, buf *bytes.Buffer) error {
+	enc := runtime.WithVersionEncoder{Encoder: ser, ObjectTyper: s.scheme}
+	if gvks, _, err := s.scheme.ObjectKinds(obj); err == nil && len(gvks) > 0 {
+		enc.Version = gvks[0].GroupVersion()
+	} else {
+		enc.Version = obj.GetObjectKind().GroupVersionKind().GroupVersion()
+	}
+	return enc.Encode(obj, buf)
+}
