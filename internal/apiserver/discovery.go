@@ -108,8 +108,8 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) bool {
 		order, _ := s.discoveryEntries()
 		if parts[0] == "api" {
 			s.writeJSON(w, r, http.StatusOK, &metav1.APIVersions{
-				TypeMeta: metav1.TypeMeta{Kind: "APIVersions"},
-				Versions: []string{"v1"},
+				TypeMeta:                   metav1.TypeMeta{Kind: "APIVersions"},
+				Versions:                   []string{"v1"},
 				ServerAddressByClientCIDRs: []metav1.ServerAddressByClientCIDR{{ClientCIDR: "0.0.0.0/0", ServerAddress: r.Host}},
 			})
 			return true

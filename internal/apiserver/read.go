@@ -71,7 +71,7 @@ func partialMetadata(obj runtime.Object, gv schema.GroupVersion) *metav1.Partial
 			ResourceVersion: m.GetResourceVersion(), Generation: m.GetGeneration(),
 			CreationTimestamp: m.GetCreationTimestamp(), DeletionTimestamp: m.GetDeletionTimestamp(),
 			DeletionGracePeriodSeconds: m.GetDeletionGracePeriodSeconds(),
-			Labels: m.GetLabels(), Annotations: m.GetAnnotations(), OwnerReferences: m.GetOwnerReferences(),
+			Labels:                     m.GetLabels(), Annotations: m.GetAnnotations(), OwnerReferences: m.GetOwnerReferences(),
 			Finalizers: m.GetFinalizers(), ManagedFields: m.GetManagedFields(), GenerateName: m.GetGenerateName(),
 		}
 	}

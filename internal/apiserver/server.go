@@ -61,11 +61,11 @@ type Config struct {
 
 // Server is the HTTP handler of the Kubernetes API.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	scheme *runtime.Scheme
-	codecs serializer.CodecFactory
-	now    func() time.Time
+	cfg           Config
+	log           *slog.Logger
+	scheme        *runtime.Scheme
+	codecs        serializer.CodecFactory
+	now           func() time.Time
 	typeConverter managedfields.TypeConverter
 
 	mu        sync.RWMutex
@@ -75,10 +75,10 @@ type Server struct {
 	// kindsByGVK finds a resource from an object's kind, e.g. for owner checks.
 	byStorage map[string]storage.Store
 
-	alloc    *ipAllocator
-	metrics  *metrics
-	ready    chan struct{}
-	readyMu  sync.Once
+	alloc   *ipAllocator
+	metrics *metrics
+	ready   chan struct{}
+	readyMu sync.Once
 }
 
 // New builds a Server and the stores of every configured kind.

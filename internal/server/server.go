@@ -13,11 +13,11 @@ import (
 	"strconv"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/skiff/skiff/internal/apiserver"
 	"github.com/skiff/skiff/internal/apiserver/kinds/builtin"
@@ -33,15 +33,15 @@ var Version = version.Info{Major: "1", Minor: "37", GitVersion: "v1.37.2+skiff",
 
 // Server is a running control plane.
 type Server struct {
-	cfg     config.Server
-	log     *slog.Logger
-	etcd    *etcd.Server
-	client  *clientv3.Client
-	api     *apiserver.Server
-	http    *http.Server
-	ln      net.Listener
-	bundle  *pki.Bundle
-	addr    string
+	cfg    config.Server
+	log    *slog.Logger
+	etcd   *etcd.Server
+	client *clientv3.Client
+	api    *apiserver.Server
+	http   *http.Server
+	ln     net.Listener
+	bundle *pki.Bundle
+	addr   string
 }
 
 // Run starts the control plane and blocks until ctx ends. ready, when

@@ -236,3 +236,16 @@ func (w *watcher) bookmarkObject(rev int64, endOfInitial bool) (runtime.Object, 
 	}
 	return obj, nil
 }
+
+// RequestProgress asks etcd to report its current revision to this
+// client's watches: each watch with AllowBookmarks that has delivered every
+// event up to that revision soon sends a BOOKMARK at it. etcd ignores the
+// request while some watch on the stream lags, so callers retry.
+func (s *Store) RequestProgress(ctx context.Context) error {
+	// Watches run on the gRPC stream keyed by the require-leader metadata;
+	// the request must travel on that same stream.
+	if err := s.client.RequestProgress(clientv3.WithRequireLeader(ctx)); err != nil {
+		return fmt.Errorf("request watch progress: %w", err)
+	}
+	return nil
+}
