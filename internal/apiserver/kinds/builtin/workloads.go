@@ -10,6 +10,10 @@ import (
 	"github.com/skiff/skiff/internal/apiserver/kinds/autoscaling/horizontalpodautoscaler"
 	"github.com/skiff/skiff/internal/apiserver/kinds/batch/cronjob"
 	"github.com/skiff/skiff/internal/apiserver/kinds/batch/job"
+	"github.com/skiff/skiff/internal/apiserver/kinds/networking/ingress"
+	"github.com/skiff/skiff/internal/apiserver/kinds/networking/ingressclass"
+	"github.com/skiff/skiff/internal/apiserver/kinds/networking/networkpolicy"
+	"github.com/skiff/skiff/internal/apiserver/kinds/policy/poddisruptionbudget"
 )
 
 // workloads lists apps/v1, batch/v1, autoscaling/v1 and v2, policy/v1 and
@@ -26,5 +30,9 @@ func workloads() []kinds.Kind {
 		horizontalpodautoscaler.KindV1(),
 		cronjob.Kind(),
 		job.Kind(),
+		ingressclass.Kind(),
+		ingress.Kind(),
+		networkpolicy.Kind(),
+		poddisruptionbudget.Kind(),
 	}
 }
