@@ -5,6 +5,9 @@ import (
 	"github.com/skiff/skiff/internal/apiserver/kinds/core/configmap"
 	"github.com/skiff/skiff/internal/apiserver/kinds/core/namespace"
 	"github.com/skiff/skiff/internal/apiserver/kinds/core/pod"
+	"github.com/skiff/skiff/internal/apiserver/kinds/core/secret"
+	"github.com/skiff/skiff/internal/apiserver/kinds/core/service"
+	"github.com/skiff/skiff/internal/apiserver/kinds/core/serviceaccount"
 )
 
 // core lists the core/v1 kinds in discovery order (alphabetical by resource).
@@ -13,5 +16,8 @@ func core() []kinds.Kind {
 		configmap.Kind(),
 		namespace.Kind(),
 		pod.Kind(),
+		secret.Kind(),
+		serviceaccount.Kind(),
+		service.Kind(),
 	}
 }
