@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-
 func TestValidate(t *testing.T) {
 	cases := []struct {
 		name string

@@ -73,7 +73,9 @@ func TestValidateUpdate(t *testing.T) {
 		want   string
 	}{
 		{"image", func(p *corev1.Pod) { p.Spec.Containers[0].Image = "nginx:2" }, ""},
-		{"add toleration", func(p *corev1.Pod) { p.Spec.Tolerations = append(p.Spec.Tolerations, corev1.Toleration{Key: "a", Operator: "Exists"}) }, ""},
+		{"add toleration", func(p *corev1.Pod) {
+			p.Spec.Tolerations = append(p.Spec.Tolerations, corev1.Toleration{Key: "a", Operator: "Exists"})
+		}, ""},
 		{"remove toleration", func(p *corev1.Pod) { p.Spec.Tolerations = nil }, "spec.tolerations: Forbidden: existing toleration can not be modified except its tolerationSeconds"},
 		{"add container", func(p *corev1.Pod) { p.Spec.Containers = append(p.Spec.Containers, p.Spec.Containers[0]) }, "spec.containers: Forbidden: pod updates may not add or remove containers"},
 		{"node name", func(p *corev1.Pod) { p.Spec.NodeName = "n1" }, "spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`"},
