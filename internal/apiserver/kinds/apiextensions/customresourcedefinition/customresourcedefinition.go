@@ -14,7 +14,6 @@ import (
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -44,15 +43,15 @@ func Kind() kinds.Kind {
 			PrepareForCreate: func(obj runtime.Object) {
 				crd := obj.(*apiextensionsv1.CustomResourceDefinition)
 				crd.Status = apiextensionsv1.CustomResourceDefinitionStatus{}
-				crd.Generation = 1
 				recordStorageVersion(crd)
 			},
+			// The status is the stored one on main-resource updates (the API
+			// server copies it too); a new storage version is recorded in
+			// status.storedVersions here, as upstream does. Generation is the
+			// API server's job (TracksGeneration).
 			PrepareForUpdate: func(obj, old runtime.Object) {
 				crd, oldCRD := obj.(*apiextensionsv1.CustomResourceDefinition), old.(*apiextensionsv1.CustomResourceDefinition)
 				crd.Status = *oldCRD.Status.DeepCopy()
-				if !apiequality.Semantic.DeepEqual(oldCRD.Spec, crd.Spec) {
-					crd.Generation = oldCRD.Generation + 1
-				}
 				recordStorageVersion(crd)
 			},
 			Validate: func(obj runtime.Object) field.ErrorList {
