@@ -1,7 +1,6 @@
 package apiserver
 
 import (
-	"encoding/json"
 	"net/http"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -85,8 +84,8 @@ func (s *Server) selfSubjectAccessReview(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	rev := &authorizationv1.SelfSubjectAccessReview{}
-	if err := json.Unmarshal(body, rev); err != nil {
-		s.writeError(w, r, apierrors.NewBadRequest(err.Error()))
+	if err := s.decodeInto(r, body, authorizationv1.SchemeGroupVersion.WithKind("SelfSubjectAccessReview"), rev); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	rev.TypeMeta = metav1.TypeMeta{Kind: "SelfSubjectAccessReview", APIVersion: "authorization.k8s.io/v1"}
@@ -105,8 +104,8 @@ func (s *Server) selfSubjectRulesReview(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	rev := &authorizationv1.SelfSubjectRulesReview{}
-	if err := json.Unmarshal(body, rev); err != nil {
-		s.writeError(w, r, apierrors.NewBadRequest(err.Error()))
+	if err := s.decodeInto(r, body, authorizationv1.SchemeGroupVersion.WithKind("SelfSubjectRulesReview"), rev); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	rev.TypeMeta = metav1.TypeMeta{Kind: "SelfSubjectRulesReview", APIVersion: "authorization.k8s.io/v1"}

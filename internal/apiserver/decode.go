@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -159,3 +160,24 @@ func (rs *resource) decodeCustom(w http.ResponseWriter, mt string, body []byte, 
 }
 
 var errDryRun = errors.New("dry run")
+
+// decodeInto decodes a body of any supported content type into into,
+// for the small request types (options, reviews, bindings).
+func (s *Server) decodeInto(r *http.Request, body []byte, gvk schema.GroupVersionKind, into runtime.Object) error {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "" {
+		mt = runtime.ContentTypeJSON
+	}
+	info, ok := s.serializerFor(mt)
+	if !ok {
+		return unsupportedMediaType(mt)
+	}
+	if _, _, err := info.Serializer.Decode(body, &gvk, into); err != nil {
+		// Options may come as meta.k8s.io/v1 or as the group's own version.
+		if err2 := json.Unmarshal(body, into); mt == runtime.ContentTypeJSON && err2 == nil {
+			return nil
+		}
+		return apierrors.NewBadRequest(fmt.Sprintf("unable to decode %s: %v", gvk.Kind, err))
+	}
+	return nil
+}

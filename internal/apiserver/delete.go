@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
 
 	"github.com/skiff/skiff/internal/storage"
@@ -26,10 +27,8 @@ func (s *Server) deleteOptions(r *http.Request) (*metav1.DeleteOptions, error) {
 		return nil, err
 	}
 	if len(body) > 0 {
-		info, _ := s.serializerFor(runtime.ContentTypeJSON)
-		gvk := metav1.SchemeGroupVersion.WithKind("DeleteOptions")
-		if _, _, err := info.Serializer.Decode(body, &gvk, opts); err != nil {
-			return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid delete options: %v", err))
+		if err := s.decodeInto(r, body, schema.GroupVersionKind{Version: "v1", Kind: "DeleteOptions"}, opts); err != nil {
+			return nil, err
 		}
 	}
 	q := r.URL.Query()

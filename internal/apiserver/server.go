@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -81,6 +82,8 @@ type Server struct {
 	readyMu sync.Once
 }
 
+var errStorageNotServed = errors.New("storage kind is not served")
+
 // New builds a Server and the stores of every configured kind.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
@@ -116,6 +119,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 				continue
 			}
 			if err := s.addKind(ctx, k, nil); err != nil {
+				if errors.Is(err, errStorageNotServed) {
+					s.log.Error("Kind not served", "kind", k.GVK.String(), "err", err)
+					continue
+				}
 				return nil, fmt.Errorf("serve %s: %w", k.GroupVersionResource(), err)
 			}
 		}
@@ -143,7 +150,7 @@ func (s *Server) addKind(ctx context.Context, k *kinds.Kind, crd *customInfo) er
 		}
 		s.mu.RUnlock()
 		if stored == nil {
-			return fmt.Errorf("storage kind %s is not served", k.Storage)
+			return fmt.Errorf("%w: %s", errStorageNotServed, k.Storage)
 		}
 		r.storage = stored
 		r.store, r.prefix = stored.store, stored.prefix

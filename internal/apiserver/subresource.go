@@ -215,8 +215,8 @@ func (rs *resource) serveBinding(w http.ResponseWriter, r *http.Request, ri requ
 		return
 	}
 	b := &corev1.Binding{}
-	if err := json.Unmarshal(body, b); err != nil {
-		rs.s.writeError(w, r, apierrors.NewBadRequest(err.Error()))
+	if err := rs.s.decodeInto(r, body, corev1.SchemeGroupVersion.WithKind("Binding"), b); err != nil {
+		rs.s.writeError(w, r, err)
 		return
 	}
 	if b.Name == "" {
@@ -289,8 +289,8 @@ func (rs *resource) serveEviction(w http.ResponseWriter, r *http.Request, ri req
 		return
 	}
 	ev := &policyv1.Eviction{}
-	if err := json.Unmarshal(body, ev); err != nil {
-		rs.s.writeError(w, r, apierrors.NewBadRequest(err.Error()))
+	if err := rs.s.decodeInto(r, body, policyv1.SchemeGroupVersion.WithKind("Eviction"), ev); err != nil {
+		rs.s.writeError(w, r, err)
 		return
 	}
 	if ev.Name != "" && ev.Name != ri.Name {
@@ -387,8 +387,8 @@ func (rs *resource) serveFinalize(w http.ResponseWriter, r *http.Request, ri req
 		return
 	}
 	ns := &corev1.Namespace{}
-	if err := json.Unmarshal(body, ns); err != nil {
-		rs.s.writeError(w, r, apierrors.NewBadRequest(err.Error()))
+	if err := rs.s.decodeInto(r, body, corev1.SchemeGroupVersion.WithKind("Namespace"), ns); err != nil {
+		rs.s.writeError(w, r, err)
 		return
 	}
 	updated, err := rs.updateObject(r, ri, "", writeOptions{}, func(cur runtime.Object) (runtime.Object, error) {
