@@ -195,30 +195,34 @@ func testListResourceVersions(t *testing.T, s storage.Store) {
 		}
 		return res.Items[0].(*corev1.ConfigMap).Data["v"]
 	}
+	// A list at revision r shows v "1" if r < rv2, else "2".
 	tests := []struct {
-		name     string
-		opts     storage.ListOptions
-		wantData string
-		wantRV   int64 // 0: at least rv2
+		name  string
+		opts  storage.ListOptions
+		minRV int64
+		maxRV int64 // 0: no upper bound
 	}{
-		{name: "exact old", opts: storage.ListOptions{ResourceVersion: strconv.FormatInt(rv1, 10), Match: storage.MatchExact}, wantData: "1", wantRV: rv1},
-		{name: "exact old paged", opts: storage.ListOptions{ResourceVersion: strconv.FormatInt(rv1, 10), Match: storage.MatchExact, Limit: 5}, wantData: "1", wantRV: rv1},
-		{name: "legacy paged at rv is exact", opts: storage.ListOptions{ResourceVersion: strconv.FormatInt(rv1, 10), Limit: 5}, wantData: "1", wantRV: rv1},
-		{name: "not older than old", opts: storage.ListOptions{ResourceVersion: strconv.FormatInt(rv1, 10), Match: storage.MatchNotOlderThan}, wantData: "2"},
-		{name: "not older than, no match", opts: storage.ListOptions{ResourceVersion: strconv.FormatInt(rv1, 10)}, wantData: "2"},
-		{name: "consistent", opts: storage.ListOptions{}, wantData: "2"},
+		{name: "exact old", opts: storage.ListOptions{ResourceVersion: strconv.FormatInt(rv1, 10), Match: storage.MatchExact}, minRV: rv1, maxRV: rv1},
+		{name: "exact old paged", opts: storage.ListOptions{ResourceVersion: strconv.FormatInt(rv1, 10), Match: storage.MatchExact, Limit: 5}, minRV: rv1, maxRV: rv1},
+		{name: "legacy paged at rv is exact", opts: storage.ListOptions{ResourceVersion: strconv.FormatInt(rv1, 10), Limit: 5}, minRV: rv1, maxRV: rv1},
+		{name: "not older than old", opts: storage.ListOptions{ResourceVersion: strconv.FormatInt(rv1, 10), Match: storage.MatchNotOlderThan}, minRV: rv1},
+		{name: "not older than, no match", opts: storage.ListOptions{ResourceVersion: strconv.FormatInt(rv1, 10)}, minRV: rv1},
+		{name: "not older than new", opts: storage.ListOptions{ResourceVersion: strconv.FormatInt(rv2, 10)}, minRV: rv2},
+		{name: "consistent", opts: storage.ListOptions{}, minRV: rv2},
+		{name: "consistent paged", opts: storage.ListOptions{Limit: 5}, minRV: rv2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			res := list(t, s, tc.opts)
-			if got := data(res); got != tc.wantData {
-				t.Errorf("data %q, want %q", got, tc.wantData)
+			if res.ResourceVersion < tc.minRV || tc.maxRV != 0 && res.ResourceVersion > tc.maxRV {
+				t.Errorf("list resourceVersion %d, want in [%d, %d]", res.ResourceVersion, tc.minRV, tc.maxRV)
 			}
-			if tc.wantRV != 0 && res.ResourceVersion != tc.wantRV {
-				t.Errorf("list resourceVersion %d, want %d", res.ResourceVersion, tc.wantRV)
+			want := "1"
+			if res.ResourceVersion >= rv2 {
+				want = "2"
 			}
-			if tc.wantRV == 0 && res.ResourceVersion < rv2 {
-				t.Errorf("list resourceVersion %d, want at least %d", res.ResourceVersion, rv2)
+			if got := data(res); got != want {
+				t.Errorf("data %q at resourceVersion %d, want %q", got, res.ResourceVersion, want)
 			}
 		})
 	}

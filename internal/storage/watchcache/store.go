@@ -1,0 +1,164 @@
+package watchcache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/skiff/skiff/internal/storage"
+)
+
+// Create passes through to the underlying store.
+func (c *Cache) Create(ctx context.Context, key string, obj runtime.Object) (runtime.Object, error) {
+	return c.under.Create(ctx, key, obj)
+}
+
+// GuaranteedUpdate passes through to the underlying store.
+func (c *Cache) GuaranteedUpdate(ctx context.Context, key string, pre *storage.Preconditions, tryUpdate storage.UpdateFunc) (runtime.Object, error) {
+	return c.under.GuaranteedUpdate(ctx, key, pre, tryUpdate)
+}
+
+// Delete passes through to the underlying store.
+func (c *Cache) Delete(ctx context.Context, key string, pre *storage.Preconditions, validate storage.ValidateDeleteFunc) (runtime.Object, error) {
+	return c.under.Delete(ctx, key, pre, validate)
+}
+
+// CurrentRevision passes through to the underlying store.
+func (c *Cache) CurrentRevision(ctx context.Context) (int64, error) {
+	return c.under.CurrentRevision(ctx)
+}
+
+// readMode says how a read may be served.
+type readMode int
+
+const (
+	fromCache readMode = iota
+	delegate
+)
+
+// prepareRead waits until the cache can serve a read at rv: "0" at once,
+// "" once the cache has reached the datastore's current revision, a number
+// once the cache has reached it (else ErrTooLarge). Reads the cache cannot
+// serve in time are delegated.
+func (c *Cache) prepareRead(ctx context.Context, op, key, rv string) (readMode, error) {
+	switch rv {
+	case "0":
+		c.mu.Lock()
+		ready := c.ready
+		c.mu.Unlock()
+		if !ready {
+			return delegate, nil
+		}
+		return fromCache, nil
+	case "":
+		rev, err := c.under.CurrentRevision(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("%s %s: %w", op, key, err)
+		}
+		if err := c.waitFor(ctx, rev); err != nil {
+			if ctx.Err() != nil {
+				return 0, fmt.Errorf("%s %s: %w", op, key, ctx.Err())
+			}
+			c.log.Debug("Delegating a consistent read", "key", key, "err", err)
+			return delegate, nil
+		}
+		return fromCache, nil
+	}
+	n, err := strconv.ParseInt(rv, 10, 64)
+	if err != nil || n < 0 {
+		return delegate, nil // the underlying store reports the error
+	}
+	if err := c.waitFor(ctx, n); err != nil {
+		if errors.Is(err, errWaitTimeout) {
+			return 0, fmt.Errorf("%s %s at resource version %d: %w", op, key, n, storage.ErrTooLarge)
+		}
+		return 0, fmt.Errorf("%s %s: %w", op, key, err)
+	}
+	return fromCache, nil
+}
+
+// Get implements storage.Store.
+func (c *Cache) Get(ctx context.Context, key string, opts storage.GetOptions) (runtime.Object, error) {
+	if !c.covers(key) {
+		return c.under.Get(ctx, key, opts)
+	}
+	mode, err := c.prepareRead(ctx, "get", key, opts.ResourceVersion)
+	if err != nil {
+		return nil, err
+	}
+	if mode == delegate {
+		return c.under.Get(ctx, key, opts)
+	}
+	c.mu.Lock()
+	obj, ok := c.items[key]
+	c.mu.Unlock()
+	if !ok {
+		if opts.IgnoreNotFound {
+			return c.cfg.NewFunc(), nil
+		}
+		return nil, fmt.Errorf("get %s: %w", key, storage.ErrNotFound)
+	}
+	return obj.DeepCopyObject(), nil
+}
+
+// List implements storage.Store. Paged lists at a resourceVersion other
+// than "0", continued and exact lists go to the underlying store.
+func (c *Cache) List(ctx context.Context, prefix string, opts storage.ListOptions) (storage.ListResult, error) {
+	if opts.Recursive && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	if !c.covers(prefix) || opts.Continue != "" || opts.Match == storage.MatchExact ||
+		(opts.Limit > 0 && opts.ResourceVersion != "0") {
+		return c.under.List(ctx, prefix, opts)
+	}
+	mode, err := c.prepareRead(ctx, "list", prefix, opts.ResourceVersion)
+	if err != nil {
+		return storage.ListResult{}, err
+	}
+	if mode == delegate {
+		return c.under.List(ctx, prefix, opts)
+	}
+	c.mu.Lock()
+	objs := c.snapshotLocked(prefix, opts.Recursive)
+	rev := c.rev
+	c.mu.Unlock()
+	res := storage.ListResult{Items: make([]runtime.Object, 0, len(objs)), ResourceVersion: rev}
+	for _, obj := range objs {
+		ok, err := opts.Predicate.Matches(obj)
+		if err != nil {
+			return storage.ListResult{}, fmt.Errorf("list %s: %w", prefix, err)
+		}
+		if ok {
+			res.Items = append(res.Items, obj.DeepCopyObject())
+		}
+	}
+	return res, nil
+}
+
+// snapshotLocked returns the cached objects under prefix (or at key prefix
+// when not recursive), in key order. The objects are shared.
+func (c *Cache) snapshotLocked(prefix string, recursive bool) []runtime.Object {
+	if !recursive {
+		if obj, ok := c.items[prefix]; ok {
+			return []runtime.Object{obj}
+		}
+		return nil
+	}
+	keys := make([]string, 0, len(c.items))
+	for k := range c.items {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	objs := make([]runtime.Object, len(keys))
+	for i, k := range keys {
+		objs[i] = c.items[k]
+	}
+	return objs
+}
