@@ -1,0 +1,34 @@
+# Skiff's build and test entry points. `make help` lists them.
+GO ?= go
+BIN ?= skiff
+
+.PHONY: help build images test test-integration test-e2e bench lint verify ci up
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+build: ## build the skiff binary
+	$(GO) build -o $(BIN) ./cmd/skiff
+
+up: build ## install what a node needs and start a single-node cluster
+	./hack/up.sh
+
+test: ## unit tests with the race detector
+	$(GO) test -race -count=1 ./...
+
+test-integration: ## in-process server with real etcd and client-go
+	$(GO) test -race -count=1 -tags integration ./test/integration/...
+
+test-e2e: ## the real binary driven by the installed kubectl (root)
+	$(GO) test -count=1 -timeout 15m -tags e2e ./test/e2e/...
+
+bench: ## API server benchmarks (figures go to docs/benchmarks.md)
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/...
+
+lint: ## gofmt and go vet over every build tag
+	./hack/verify.sh lint
+
+verify: ## lint plus go mod tidy and architecture checks
+	./hack/verify.sh
+
+ci: verify test test-integration test-e2e ## everything CI runs
