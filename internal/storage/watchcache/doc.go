@@ -2,10 +2,10 @@
 // watches of one resource from memory, fed by a single List and Watch on
 // the underlying store (etcd3), however many clients watch.
 //
-//	        writes ───────────────────────────────▶ underlying Store (etcd)
-//	                                                    │ one List + one Watch
-//	 Get/List ◀── items (key → object) ◀── reflector ◀──┘
-//	 Watch    ◀── watcher ◀─ buffered chan ◀── events ring (recent revisions)
+//	       writes ───────────────────────────────▶ underlying Store (etcd)
+//	                                                   │ one List + one Watch
+//	Get/List ◀── items (key → object) ◀── reflector ◀──┘
+//	Watch    ◀── watcher ◀─ buffered chan ◀── events ring (recent revisions)
 //
 // A Cache keeps the current objects by key and a ring of recent events
 // with their revisions. Get and List with ResourceVersion "0" are answered
