@@ -3,6 +3,7 @@ package main
 
 import (
 	"os"
+	_ "time/tzdata" // cron time zones must not depend on the host's database
 
 	"github.com/skiff/skiff/internal/cli"
 )

@@ -85,6 +85,7 @@ func groupsOf(order []schema.GroupVersion) (names []string, versions map[string]
 		}
 		versions[gv.Group] = append(versions[gv.Group], gv.Version)
 	}
+	sort.SliceStable(names, func(i, j int) bool { return groupPriority(names[i]) > groupPriority(names[j]) })
 	for g := range versions {
 		sort.SliceStable(versions[g], func(i, j int) bool {
 			return version.CompareKubeAwareVersionStrings(versions[g][i], versions[g][j]) > 0
@@ -250,4 +251,25 @@ func convertVia(in, out interface{}) error {
 		return err
 	}
 	return runtime.DefaultUnstructuredConverter.FromUnstructured(u, out)
+}
+
+// groupPriorities order groups in discovery as upstream's
+// APIService priorities do; kubectl resolves short names in this order.
+var groupPriorities = map[string]int{
+	"": 18000, "apiregistration.k8s.io": 17900, "apps": 17800, "events.k8s.io": 17750,
+	"authentication.k8s.io": 17700, "authorization.k8s.io": 17600, "autoscaling": 17500,
+	"batch": 17400, "certificates.k8s.io": 17300, "networking.k8s.io": 17200, "policy": 17100,
+	"rbac.authorization.k8s.io": 17000, "storage.k8s.io": 16800, "admissionregistration.k8s.io": 16700,
+	"apiextensions.k8s.io": 16700, "scheduling.k8s.io": 16600, "coordination.k8s.io": 16500,
+	"node.k8s.io": 16300, "discovery.k8s.io": 16200, "flowcontrol.apiserver.k8s.io": 16100,
+	"resource.k8s.io": 15900,
+}
+
+// groupPriority returns a group's discovery priority; custom groups come
+// last, in registration order.
+func groupPriority(g string) int {
+	if p, ok := groupPriorities[g]; ok {
+		return p
+	}
+	return 1000
 }

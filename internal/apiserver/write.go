@@ -104,6 +104,11 @@ func (rs *resource) create(w http.ResponseWriter, r *http.Request, ri requestInf
 		rs.s.writeError(w, r, err)
 		return
 	}
+	if f := rs.storedKind().Strategy.Warnings; f != nil && rs.storage == nil {
+		for _, msg := range f(created) {
+			addWarning(w, msg)
+		}
+	}
 	rs.writeResult(w, r, out, http.StatusCreated, created)
 }
 

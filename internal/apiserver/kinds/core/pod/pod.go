@@ -35,6 +35,7 @@ func Kind() kinds.Kind {
 		ReturnDeletedObject: true,
 		Strategy: kinds.Strategy{
 			Default:          func(obj runtime.Object) { Default(obj.(*corev1.Pod)) },
+			GracePeriod:      GracePeriod,
 			PrepareForCreate: func(obj runtime.Object) { PrepareForCreate(obj.(*corev1.Pod)) },
 			Validate:         func(obj runtime.Object) field.ErrorList { return Validate(obj.(*corev1.Pod)) },
 			ValidateUpdate: func(obj, old runtime.Object) field.ErrorList {
