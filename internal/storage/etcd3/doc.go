@@ -16,6 +16,9 @@
 // stops matching becomes ADDED or DELETED. A watch from a compacted revision
 // delivers one ERROR event (410 Expired, "too old resource version: X (Y)")
 // and ends; List and Get report such revisions as storage.ErrCompacted.
+// RequestProgress makes the store's watches that allow bookmarks report
+// etcd's current revision, which lets the watch cache serve consistent
+// reads without waiting for an event.
 //
 // Only internal/server (to construct it) and tests may import this package;
 // the API server sees a storage.Store. A Store is safe for concurrent use.

@@ -10,7 +10,9 @@
 //
 // Run calls newStore once per case, in parallel subtests, so each case sees
 // an empty store whose revisions only it moves. Stores that implement
-// Compactor also run the cases about compacted revisions.
+// Compactor also run the cases about compacted revisions; a store that
+// keeps a window of recent events (the watch cache) must keep fewer than
+// 50 of them for its watches to expire in those cases.
 //
 // Only _test.go files and test/ may import this package.
 package storagetest

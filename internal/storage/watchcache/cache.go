@@ -80,6 +80,7 @@ type Cache struct {
 	stopped chan struct{} // closed when the reflector has ended
 
 	mu      sync.Mutex
+	closed  bool // set by Stop
 	ready   bool
 	items   map[string]runtime.Object
 	rev     int64 // the revision the cache reflects
@@ -158,6 +159,7 @@ func (c *Cache) Stop() {
 	c.wg.Wait()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.closed = true
 	for _, w := range c.watchers {
 		c.terminateLocked(w)
 	}

@@ -51,7 +51,11 @@ func (c *Cache) Watch(ctx context.Context, key string, opts storage.WatchOptions
 		target = rv
 	}
 	if err := c.waitFor(ctx, target); err != nil {
-		if errors.Is(err, errWaitTimeout) {
+		switch {
+		case errors.Is(err, errWaitTimeout) && opts.ResourceVersion == "":
+			c.log.Debug("Delegating a watch the cache cannot serve consistently", "key", key)
+			return c.under.Watch(ctx, key, opts)
+		case errors.Is(err, errWaitTimeout):
 			return nil, fmt.Errorf("watch %s at resource version %d: %w", key, target, storage.ErrTooLarge)
 		}
 		return nil, fmt.Errorf("watch %s: %w", key, err)
@@ -73,6 +77,10 @@ func (c *Cache) Watch(ctx context.Context, key string, opts storage.WatchOptions
 		backlog []*event
 	)
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("watch %s: watch cache stopped", key)
+	}
 	if !initial && rv > 0 && rv < c.horizon {
 		horizon := c.horizon
 		c.mu.Unlock()
