@@ -121,6 +121,9 @@ func (rs *resource) deleteObject(r *http.Request, ns, name string, opts *metav1.
 		obj := cur.DeepCopyObject()
 		m, _ := meta.Accessor(obj)
 		fin := sets.New(m.GetFinalizers()...)
+		if m.GetDeletionTimestamp() == nil {
+			rs.s.markCRDForDeletion(obj, fin)
+		}
 		policy := propagation(opts)
 		switch policy {
 		case metav1.DeletePropagationOrphan:

@@ -84,6 +84,9 @@ func (rs *resource) listPrefix(ns string) string {
 
 // fromStorage converts a stored object to the served kind.
 func (rs *resource) fromStorage(obj runtime.Object) (runtime.Object, error) {
+	if rs.crd != nil {
+		return rs.crd.fromStorage(obj), nil
+	}
 	if rs.storage == nil {
 		return obj, nil
 	}
@@ -92,6 +95,9 @@ func (rs *resource) fromStorage(obj runtime.Object) (runtime.Object, error) {
 
 // toStorage converts a served object to the stored kind.
 func (rs *resource) toStorage(obj runtime.Object) (runtime.Object, error) {
+	if rs.crd != nil {
+		return rs.crd.toStorage(obj), nil
+	}
 	if rs.storage == nil {
 		return obj, nil
 	}

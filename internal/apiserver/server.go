@@ -78,6 +78,8 @@ type Server struct {
 
 	alloc   *ipAllocator
 	metrics *metrics
+	// crdWG counts the CRD controller's goroutines (see Wait).
+	crdWG   sync.WaitGroup
 	ready   chan struct{}
 	readyMu sync.Once
 }
@@ -126,6 +128,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 				return nil, fmt.Errorf("serve %s: %w", k.GroupVersionResource(), err)
 			}
 		}
+	}
+	if err := s.startCRDs(ctx); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -147,7 +147,9 @@ func (rs *resource) createObject(r *http.Request, obj runtime.Object, opts write
 		f(stored)
 	}
 	if rs.crd != nil {
-		rs.crd.prepareForCreate(stored)
+		if err := rs.crd.prepareForCreate(stored); err != nil {
+			return nil, err
+		}
 	}
 	if err := rs.validateCreate(stored); err != nil {
 		return nil, err
