@@ -144,18 +144,17 @@ func (r *Resource) ToStorage(obj runtime.Object) runtime.Object {
 	return r.setVersion(obj, r.storageVersion)
 }
 
-// FromStorage returns a stored object as served at this version: pruned,
-// defaulted and with this version's apiVersion, as upstream does when it
-// reads custom resources from etcd. obj is not modified when the version
-// changes; otherwise it is modified in place.
+// FromStorage returns a stored object as served at this version: a copy,
+// pruned, defaulted and with this version's apiVersion, as upstream does
+// when it reads custom resources from etcd. obj is not modified (stored
+// objects may be shared by a watch cache).
 func (r *Resource) FromStorage(obj runtime.Object) runtime.Object {
 	u, ok := obj.(*unstructured.Unstructured)
 	if !ok {
 		return obj
 	}
-	if u.GetAPIVersion() != r.Kind.GVK.GroupVersion().String() {
-		u = r.setVersion(u, r.Kind.GVK.Version).(*unstructured.Unstructured)
-	}
+	u = u.DeepCopy()
+	u.SetAPIVersion(r.Kind.GVK.GroupVersion().String())
 	r.prune(u.Object, false)
 	r.Default(u)
 	return u
