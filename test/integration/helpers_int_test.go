@@ -223,3 +223,27 @@ func dropKubernetesService(t *testing.T, c kubernetes.Interface) {
 		t.Fatalf("delete the kubernetes service: %v", err)
 	}
 }
+
+// newRawFor returns a client with from's credentials aimed at to's
+// address, trusting to's CA.
+func newRawFor(t *testing.T, from, to *testutil.Server) *raw {
+	t.Helper()
+	rc := from.RESTConfig()
+	trc := to.RESTConfig()
+	rc.Host = trc.Host
+	rc.TLSClientConfig.CAData, rc.TLSClientConfig.CAFile = trc.TLSClientConfig.CAData, trc.TLSClientConfig.CAFile
+	return newRaw(t, rc)
+}
+
+// getErr GETs path and returns an error unless the answer is 200.
+func (r *raw) getErr(path string) (int, error) {
+	resp, err := r.hc.Get(r.base + path)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return resp.StatusCode, nil
+}
