@@ -115,6 +115,17 @@ func hasLines(t *testing.T, r Result, out, what string, patterns []string) bool 
 	return true
 }
 
+// wantCodeHasLines checks that r exited with code and that its stdout has,
+// in order, lines matching each pattern in full.
+func wantCodeHasLines(t *testing.T, r Result, code int, patterns ...string) bool {
+	t.Helper()
+	if r.Code != code {
+		t.Errorf("want exit code %d and stdout containing lines\n%s\ngot:\n%s", code, indent(strings.Join(patterns, "\n")), r)
+		return false
+	}
+	return hasLines(t, r, r.Stdout, "stdout", patterns)
+}
+
 // wantError checks that r exited with code and that its stderr has, in
 // order, lines matching each pattern in full.
 func wantError(t *testing.T, r Result, code int, patterns ...string) bool {

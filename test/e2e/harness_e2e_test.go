@@ -53,11 +53,15 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 
-	skiffBin = filepath.Join(dir, "skiff")
-	build := exec.Command("go", "build", "-o", skiffBin, "github.com/skiff/skiff/cmd/skiff")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/skiff: %v\n%s", err, out)
-		return 1
+	// SKIFF_E2E_BINARY runs the suite against a binary built elsewhere.
+	skiffBin = os.Getenv("SKIFF_E2E_BINARY")
+	if skiffBin == "" {
+		skiffBin = filepath.Join(dir, "skiff")
+		build := exec.Command("go", "build", "-o", skiffBin, "github.com/skiff/skiff/cmd/skiff")
+		if out, err := build.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/skiff: %v\n%s", err, out)
+			return 1
+		}
 	}
 	editorScript = filepath.Join(dir, "editor.sh")
 	if err := os.WriteFile(editorScript, []byte(editorSource), 0o755); err != nil {
@@ -111,7 +115,10 @@ type Server struct {
 	DataDir    string
 	Port       int
 	Kubeconfig string
-	logPath    string
+	// KubeconfigLate reports whether, on the last start, /readyz answered
+	// ok before the kubeconfig file existed.
+	KubeconfigLate bool
+	logPath        string
 
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has been waited for
@@ -187,10 +194,36 @@ func (s *Server) start() error {
 		s.kill(syscall.SIGKILL)
 		return err
 	}
+	// The kubeconfig should exist once the server is ready; note when it
+	// comes later (startup_e2e_test.go asserts on it) and wait for it.
+	s.KubeconfigLate = false
 	if _, err := os.Stat(s.Kubeconfig); err != nil {
-		return fmt.Errorf("server is ready but wrote no kubeconfig: %w", err)
+		s.KubeconfigLate = true
+		if err := waitFile(s.Kubeconfig, 10*time.Second); err != nil {
+			return fmt.Errorf("server is ready but wrote no kubeconfig: %w", err)
+		}
 	}
 	return nil
+}
+
+// waitFile polls until path exists and is not empty, or timeout passes.
+func waitFile(path string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		fi, err := os.Stat(path)
+		if err == nil && fi.Size() > 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if err == nil {
+				err = fmt.Errorf("%s is empty", path)
+			}
+			return fmt.Errorf("after %v: %w", timeout, err)
+		}
+		<-tick.C
+	}
 }
 
 // waitReady polls GET /readyz until it answers 200 "ok", the process exits or
