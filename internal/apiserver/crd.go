@@ -83,7 +83,7 @@ func (s *Server) startCRDs(ctx context.Context) error {
 	for c.queue.Len() > 0 {
 		c.processNext(ctx)
 	}
-	s.crdWG.Add(2)
+	s.crdWG.Add(3)
 	go func() {
 		defer s.crdWG.Done()
 		c.watch(ctx, rv)
@@ -94,6 +94,7 @@ func (s *Server) startCRDs(ctx context.Context) error {
 		}
 	}()
 	go func() {
+		defer s.crdWG.Done()
 		<-ctx.Done()
 		c.queue.ShutDown()
 	}()
