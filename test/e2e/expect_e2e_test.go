@@ -101,15 +101,56 @@ func wantHasLines(t *testing.T, r Result, patterns ...string) bool {
 func hasLines(t *testing.T, r Result, out, what string, patterns []string) bool {
 	t.Helper()
 	lines := splitLines(out)
-	i := 0
-	for _, line := range lines {
-		if i < len(patterns) && compile(patterns[i]).MatchString(line) {
-			i++
+	var missing []string
+	next := 0
+	for _, p := range patterns {
+		re := compile(p)
+		found := false
+		for i := next; i < len(lines); i++ {
+			if re.MatchString(lines[i]) {
+				next, found = i+1, true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, p)
 		}
 	}
-	if i < len(patterns) {
-		t.Errorf("want %s containing, in order, lines matching\n%s\nfirst missing: %q\ngot:\n%s",
-			what, indent(strings.Join(patterns, "\n")), patterns[i], r)
+	if len(missing) > 0 {
+		t.Errorf("want %s containing, in order, lines matching\n%s\nmissing (or out of order):\n%s\ngot:\n%s",
+			what, indent(strings.Join(patterns, "\n")), indent(strings.Join(missing, "\n")), r)
+		return false
+	}
+	return true
+}
+
+// wantEachLine checks that r succeeded and that, for each pattern, some
+// line of its stdout matches it in full, in any order. It reports every
+// missing pattern at once.
+func wantEachLine(t *testing.T, r Result, patterns ...string) bool {
+	t.Helper()
+	if r.Code != 0 {
+		t.Errorf("want exit code 0, got:\n%s", r)
+		return false
+	}
+	lines := splitLines(r.Stdout)
+	var missing []string
+	for _, p := range patterns {
+		re := compile(p)
+		found := false
+		for _, line := range lines {
+			if re.MatchString(line) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("want stdout with lines matching each of\n%s\nmissing:\n%s\ngot:\n%s",
+			indent(strings.Join(patterns, "\n")), indent(strings.Join(missing, "\n")), r)
 		return false
 	}
 	return true

@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -310,6 +311,8 @@ func (s *Server) dumpLog(t *testing.T) {
 	t.Logf("skiff server log (last lines of %s):\n%s", s.logPath, s.logTail())
 }
 
+func itoa(n int) string { return strconv.Itoa(n) }
+
 func freePort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -323,17 +326,19 @@ func freePort(t *testing.T) int {
 // Kubectl runs one kubectl binary against one server, with a discovery
 // cache of its own and EDITOR set to the suite's sed script.
 type Kubectl struct {
-	Path string
-	Dir  string // scratch directory for manifests and files
-	env  []string
+	Server *Server
+	Path   string
+	Dir    string // scratch directory for manifests and files
+	env    []string
 }
 
 // Kubectl returns a runner for the kubectl at path against s.
 func (s *Server) Kubectl(t *testing.T, path string) *Kubectl {
 	home := t.TempDir()
 	return &Kubectl{
-		Path: path,
-		Dir:  home,
+		Server: s,
+		Path:   path,
+		Dir:    home,
 		env: append(os.Environ(),
 			"KUBECONFIG="+s.Kubeconfig,
 			"HOME="+home,
