@@ -178,15 +178,15 @@ func TestListAndWatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		for sel, want := range map[string][]string{
-			"metadata.name=p2":                    {"p2"},
-			"metadata.name!=p2":                   {"p1", "p3"},
-			"spec.nodeName=n1":                    {"p1"},
-			"spec.nodeName=":                      {"p3"},
-			"spec.nodeName!=":                     {"p1", "p2"},
-			"status.phase=Running":                {"p2"},
-			"status.phase=Pending":                {"p1", "p3"},
+			"metadata.name=p2":                      {"p2"},
+			"metadata.name!=p2":                     {"p1", "p3"},
+			"spec.nodeName=n1":                      {"p1"},
+			"spec.nodeName=":                        {"p3"},
+			"spec.nodeName!=":                       {"p1", "p2"},
+			"status.phase=Running":                  {"p2"},
+			"status.phase=Pending":                  {"p1", "p3"},
 			"status.phase!=Running,spec.nodeName!=": {"p1"},
-			"metadata.namespace=" + ns:            {"p1", "p2", "p3"},
+			"metadata.namespace=" + ns:              {"p1", "p2", "p3"},
 		} {
 			l, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{FieldSelector: sel})
 			if err != nil {
