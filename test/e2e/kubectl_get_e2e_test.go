@@ -101,6 +101,19 @@ func TestKubectlGet(t *testing.T) {
 				row("secret/s2", "Opaque", "1", age))
 		})
 
+		t.Run("get --chunk-size -A --field-selector", func(t *testing.T) {
+			wantLines(t, k.Run(t, "get", "secrets", "--chunk-size=1", "-o", "name"),
+				"secret/s1", "secret/s2", "secret/s3", "secret/s4")
+			wantLines(t, k.Run(t, "get", "deployments", "-A", "-l", "app=web"),
+				header("NAMESPACE", "NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"),
+				row("default", "web", "0/2", num, num, age))
+			wantLines(t, k.Run(t, "get", "configmaps", "--field-selector", "metadata.name=c2"),
+				header("NAME", "DATA", "AGE"),
+				row("c2", "2", age))
+			wantLines(t, k.Run(t, "get", "namespaces", "--field-selector", "metadata.name!=default", "-o", "name"),
+				"namespace/kube-node-lease", "namespace/kube-public", "namespace/kube-system")
+		})
+
 		t.Run("get not found", func(t *testing.T) {
 			wantError(t, k.Run(t, "get", "cm", "nope"), 1,
 				lit(`Error from server (NotFound): configmaps "nope" not found`))
