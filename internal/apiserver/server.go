@@ -56,7 +56,7 @@ type Config struct {
 	Logger *slog.Logger
 	// Version is what /version answers.
 	Version version.Info
-	// OpenAPI serves /openapi/v2 and /openapi/v3; nil answers 404.
+	// OpenAPI, when set, replaces the generated /openapi/v2 and /openapi/v3.
 	OpenAPI http.Handler
 }
 
@@ -76,6 +76,7 @@ type Server struct {
 	// kindsByGVK finds a resource from an object's kind, e.g. for owner checks.
 	byStorage map[string]storage.Store
 
+	openapi openAPI
 	alloc   *ipAllocator
 	metrics *metrics
 	// crdWG counts the CRD controller's goroutines (see Wait).
@@ -191,6 +192,7 @@ func (s *Server) addKind(ctx context.Context, k *kinds.Kind, crd *customInfo) er
 		}
 	}
 	s.resources[gvr] = r
+	s.invalidateOpenAPI()
 	if k.Storage == nil {
 		s.byStorage[r.prefix] = r.store
 	}
@@ -201,6 +203,7 @@ func (s *Server) removeResource(gvr schema.GroupVersionResource) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.resources, gvr)
+	s.invalidateOpenAPI()
 	for _, r := range s.resources {
 		if r.kind.GVK.GroupVersion() == gvr.GroupVersion() {
 			return
@@ -267,12 +270,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/metrics":
 		s.metrics.serve(w, r)
 		return
-	case strings.HasPrefix(p, "/openapi/"):
-		if s.cfg.OpenAPI == nil {
-			http.NotFound(w, r)
-			return
-		}
-		s.cfg.OpenAPI.ServeHTTP(w, r)
+	case p == "/openapi/v2" || strings.HasPrefix(p, "/openapi/v3"):
+		s.serveOpenAPI(w, r)
 		return
 	}
 	if s.serveDiscovery(w, r) {
