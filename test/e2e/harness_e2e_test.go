@@ -6,6 +6,9 @@
 // asserting the output upstream Kubernetes gives.
 //
 // Run it with `go test -tags e2e ./test/e2e/ -count=1` (as root in CI).
+// SKIFF_E2E_BINARY=PATH uses a prebuilt skiff instead of building one, and
+// SKIFF_E2E_KUBECTL=PATH,PATH replaces the kubectl binaries the scenarios run
+// with (by default /usr/bin/kubectl and kubectl.1.27 of the Cloud SDK).
 package e2e
 
 import (

@@ -112,7 +112,9 @@ func TestKubectlDiscovery(t *testing.T) {
 				`FIELDS:`,
 				`  rollingUpdate\t<RollingUpdateDeployment>`,
 				`  type\t<string>`,
-				`  enum: Recreate, RollingUpdate`)
+				`  enum: Recreate, RollingUpdate`,
+				`    Possible enum values:`,
+				"     - `\"Recreate\"` Kill all existing pods before creating new ones\\.")
 			wantHasLines(t, k.Run(t, "explain", "pods"),
 				`KIND: +Pod`,
 				`VERSION: +v1`,
