@@ -80,9 +80,13 @@ type Server struct {
 	alloc   *ipAllocator
 	metrics *metrics
 	// crdWG counts the CRD controller's goroutines (see Wait).
-	crdWG   sync.WaitGroup
-	ready   chan struct{}
-	readyMu sync.Once
+	crdWG sync.WaitGroup
+	ready chan struct{}
+	// stopping is closed by Shutdown so that open watches end and HTTP
+	// shutdown need not wait for them.
+	stopping     chan struct{}
+	stoppingOnce sync.Once
+	readyMu      sync.Once
 }
 
 var errStorageNotServed = errors.New("storage kind is not served")
@@ -103,6 +107,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		byStorage: map[string]storage.Store{},
 		metrics:   newMetrics(),
 		ready:     make(chan struct{}),
+		stopping:  make(chan struct{}),
 	}
 	s.scheme, s.codecs = newScheme()
 	s.typeConverter = builtinTypeConverter(s.scheme)
@@ -234,6 +239,11 @@ func (s *Server) resourceFor(gvk schema.GroupVersionKind) *resource {
 		}
 	}
 	return nil
+}
+
+// Shutdown ends open watches; call it when the HTTP server shuts down.
+func (s *Server) Shutdown() {
+	s.stoppingOnce.Do(func() { close(s.stopping) })
 }
 
 // MarkReady makes /readyz pass once the server's own bootstrap is done.

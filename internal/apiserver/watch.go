@@ -88,6 +88,8 @@ func (rs *resource) watch(w http.ResponseWriter, r *http.Request, ri requestInfo
 		select {
 		case <-ctx.Done():
 			return
+		case <-rs.s.stopping:
+			return
 		case <-timer.C:
 			return
 		case ev, ok := <-wi.ResultChan():

@@ -53,6 +53,9 @@ func (c *slogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.Che
 }
 
 func (c *slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
+	if expectedNoise[e.Message] {
+		return nil
+	}
 	args := append(append([]any(nil), c.attrs...), fieldAttrs(fields)...)
 	if e.LoggerName != "" {
 		args = append(args, "component", e.LoggerName)
@@ -76,4 +79,13 @@ func fieldAttrs(fields []zapcore.Field) []any {
 		out = append(out, slog.Any(k, v))
 	}
 	return out
+}
+
+// expectedNoise are etcd errors that every clean start or stop of an
+// embedded, single-member etcd logs; they say nothing to a user.
+var expectedNoise = map[string]bool{
+	// Logged for each listener when Stop closes it.
+	"setting up serving from embedded etcd failed.": true,
+	// Logged once at first start of a fresh member, before its first term.
+	"failed to update storage version": true,
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -24,8 +23,6 @@ import (
 	"github.com/skiff/skiff/internal/config"
 	"github.com/skiff/skiff/internal/etcd"
 	"github.com/skiff/skiff/internal/pki"
-	"github.com/skiff/skiff/internal/storage"
-	"github.com/skiff/skiff/internal/storage/etcd3"
 )
 
 // Version is the Kubernetes version Skiff serves.
@@ -42,6 +39,10 @@ type Server struct {
 	ln     net.Listener
 	bundle *pki.Bundle
 	addr   string
+	caches caches
+	// cancel ends the context of everything Start started.
+	cancel context.CancelFunc
+	lock   *dirLock
 }
 
 // Run starts the control plane and blocks until ctx ends. ready, when
@@ -66,6 +67,10 @@ func Start(ctx context.Context, cfg config.Server, log *slog.Logger) (_ *Server,
 	}
 	start := time.Now()
 	s := &Server{cfg: cfg, log: log}
+	// Components live until Stop, not until the caller's ctx: Run cancels
+	// through Stop, in order.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -74,16 +79,19 @@ func Start(ctx context.Context, cfg config.Server, log *slog.Logger) (_ *Server,
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
+	if s.lock, err = lockDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
 	s.bundle, err = pki.Ensure(filepath.Join(cfg.DataDir, "server", "tls"), pki.Options{
 		SANs: cfg.TLSSANs, ClusterDomain: cfg.ClusterDomain, ServiceIP: cfg.FirstServiceIP(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("certificates: %w", err)
 	}
-	if err := s.startDatastore(ctx); err != nil {
+	if err := s.startDatastore(runCtx); err != nil {
 		return nil, err
 	}
-	s.api, err = apiserver.New(ctx, apiserver.Config{
+	s.api, err = apiserver.New(runCtx, apiserver.Config{
 		Kinds:        builtin.All(),
 		NewStore:     s.newStore,
 		Authenticate: authenticate,
@@ -94,6 +102,9 @@ func Start(ctx context.Context, cfg config.Server, log *slog.Logger) (_ *Server,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if err := s.caches.waitReady(ctx); err != nil {
+		return nil, fmt.Errorf("fill watch caches: %w", err)
 	}
 	if err := s.serve(); err != nil {
 		return nil, err
@@ -137,10 +148,6 @@ func (s *Server) checkEtcd(ctx context.Context) error {
 	return err
 }
 
-func (s *Server) newStore(ctx context.Context, prefix string, codec storage.Codec, newFunc func() runtime.Object) (storage.Store, error) {
-	return newCachedStore(ctx, etcd3.New(s.client, codec, newFunc), prefix, newFunc, s.log)
-}
-
 func (s *Server) serve() error {
 	addr := net.JoinHostPort(s.cfg.BindAddress, strconv.Itoa(s.cfg.HTTPSPort))
 	ln, err := net.Listen("tcp", addr)
@@ -166,6 +173,7 @@ func (s *Server) serve() error {
 		host = "127.0.0.1"
 	}
 	s.addr = "https://" + net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	s.http.RegisterOnShutdown(s.api.Shutdown)
 	go func() {
 		if err := s.http.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("API server stopped", "err", err)
@@ -226,10 +234,20 @@ func (s *Server) Stop() {
 		cancel()
 		_ = s.http.Close()
 	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	if s.api != nil {
+		s.api.Wait()
+	}
+	s.caches.stop()
 	if s.client != nil {
 		_ = s.client.Close() // closing a client only fails if already closed
 	}
 	if s.etcd != nil {
 		s.etcd.Stop()
+	}
+	if s.lock != nil {
+		s.lock.release()
 	}
 }
