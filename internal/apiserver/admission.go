@@ -23,6 +23,10 @@ func (s *Server) admitCreate(ctx context.Context, rs *resource, obj runtime.Obje
 	m, _ := meta.Accessor(obj)
 	if rs.kind.Namespaced {
 		if err := s.namespaceAllowsCreate(ctx, m.GetNamespace()); err != nil {
+			if apierrors.IsForbidden(err) {
+				return apierrors.NewForbidden(rs.kind.GroupResource(), m.GetName(),
+					fmt.Errorf("unable to create new content in namespace %s because it is being terminated", m.GetNamespace()))
+			}
 			return err
 		}
 	}

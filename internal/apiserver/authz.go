@@ -1,6 +1,9 @@
 package apiserver
 
 import (
+	"bytes"
+	"io"
+	corev1 "k8s.io/api/core/v1"
 	"net/http"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -35,6 +38,26 @@ type virtualResource struct {
 }
 
 var virtualResources = []virtualResource{
+	{
+		gv:      schema.GroupVersion{Version: "v1"},
+		res:     metav1.APIResource{Name: "bindings", Namespaced: true, Kind: "Binding", Verbs: []string{"create"}},
+		handler: (*Server).createBinding,
+	},
+	{
+		gv:      schema.GroupVersion{Group: "authentication.k8s.io", Version: "v1"},
+		res:     metav1.APIResource{Name: "tokenreviews", Kind: "TokenReview", Verbs: []string{"create"}},
+		handler: (*Server).tokenReview,
+	},
+	{
+		gv:      schema.GroupVersion{Group: "authorization.k8s.io", Version: "v1"},
+		res:     metav1.APIResource{Name: "subjectaccessreviews", Kind: "SubjectAccessReview", Verbs: []string{"create"}},
+		handler: (*Server).subjectAccessReview,
+	},
+	{
+		gv:      schema.GroupVersion{Group: "authorization.k8s.io", Version: "v1"},
+		res:     metav1.APIResource{Name: "localsubjectaccessreviews", Namespaced: true, Kind: "LocalSubjectAccessReview", Verbs: []string{"create"}},
+		handler: (*Server).subjectAccessReview,
+	},
 	{
 		gv:      schema.GroupVersion{Group: "authentication.k8s.io", Version: "v1"},
 		res:     metav1.APIResource{Name: "selfsubjectreviews", Kind: "SelfSubjectReview", Verbs: []string{"create"}},
@@ -112,6 +135,72 @@ func (s *Server) selfSubjectRulesReview(w http.ResponseWriter, r *http.Request, 
 	if isMaster(userFrom(r.Context())) {
 		rev.Status.ResourceRules = []authorizationv1.ResourceRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}
 		rev.Status.NonResourceRules = []authorizationv1.NonResourceRule{{Verbs: []string{"*"}, NonResourceURLs: []string{"*"}}}
+	}
+	s.writeJSON(w, r, http.StatusCreated, rev)
+}
+
+// createBinding serves the legacy POST /api/v1/namespaces/{ns}/bindings,
+// which binds the pod named in the Binding.
+func (s *Server) createBinding(w http.ResponseWriter, r *http.Request, ri requestInfo) {
+	pods := s.lookup(schema.GroupVersionResource{Version: "v1", Resource: "pods"})
+	if pods == nil {
+		s.writeError(w, r, apierrors.NewNotFound(schema.GroupResource{Resource: "pods"}, ""))
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	b := &corev1.Binding{}
+	if err := s.decodeInto(r, body, corev1.SchemeGroupVersion.WithKind("Binding"), b); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ri.Name, ri.Resource, ri.Subresource = b.Name, "pods", "binding"
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	pods.serveBinding(w, r, ri)
+}
+
+// tokenReview answers TokenReviews. Skiff has no bearer tokens yet, so
+// every token is unauthenticated.
+func (s *Server) tokenReview(w http.ResponseWriter, r *http.Request, _ requestInfo) {
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev := &authenticationv1.TokenReview{}
+	if err := s.decodeInto(r, body, authenticationv1.SchemeGroupVersion.WithKind("TokenReview"), rev); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev.TypeMeta = metav1.TypeMeta{Kind: "TokenReview", APIVersion: "authentication.k8s.io/v1"}
+	rev.Status = authenticationv1.TokenReviewStatus{Authenticated: false, Error: "token authentication is not enabled"}
+	s.writeJSON(w, r, http.StatusCreated, rev)
+}
+
+// subjectAccessReview decides for the user named in the review.
+func (s *Server) subjectAccessReview(w http.ResponseWriter, r *http.Request, ri requestInfo) {
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev := &authorizationv1.SubjectAccessReview{}
+	kind := "SubjectAccessReview"
+	if ri.Resource == "localsubjectaccessreviews" {
+		kind = "LocalSubjectAccessReview"
+	}
+	if err := s.decodeInto(r, body, authorizationv1.SchemeGroupVersion.WithKind(kind), rev); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev.TypeMeta = metav1.TypeMeta{Kind: kind, APIVersion: "authorization.k8s.io/v1"}
+	if isMaster(User{Name: rev.Spec.User, Groups: rev.Spec.Groups}) {
+		rev.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: true}
+	} else {
+		rev.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: false, Reason: "no RBAC policy matched"}
 	}
 	s.writeJSON(w, r, http.StatusCreated, rev)
 }

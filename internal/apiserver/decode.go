@@ -83,8 +83,8 @@ func (rs *resource) decodeBody(w http.ResponseWriter, r *http.Request, body []by
 			}
 		case isStrict && obj != nil && directive == metav1.FieldValidationIgnore:
 		default:
-			if got == nil {
-				got = &gvk
+			if got == nil || got.Kind == "" {
+				return nil, unrecognizedError(gvk.Kind, err, body, mt)
 			}
 			return nil, decodeError(got, err, body)
 		}
@@ -104,6 +104,23 @@ func decodeError(gvk *schema.GroupVersionKind, err error, body []byte) error {
 		return apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", gvk.Kind, gvk.Version, gvk.Kind, err))
 	}
 	return apierrors.NewBadRequest(fmt.Sprintf("the object provided is unrecognized: %v (%s)", err, summarize(body)))
+}
+
+// unrecognizedError is upstream's answer to a body it could not even read
+// the kind of, e.g. cut-off JSON.
+func unrecognizedError(kind string, err error, body []byte, mt string) error {
+	summary := summarize(body)
+	if mt == runtime.ContentTypeYAML {
+		summary = summarizeHex(body)
+	}
+	return apierrors.NewBadRequest(fmt.Sprintf("the object provided is unrecognized (must be of type %s): %v (%s)", kind, err, summary))
+}
+
+func summarizeHex(data []byte) string {
+	if len(data) > 30 {
+		return fmt.Sprintf("%x ...", data[:30])
+	}
+	return fmt.Sprintf("%x", data)
 }
 
 func summarize(data []byte) string {

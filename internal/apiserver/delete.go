@@ -199,6 +199,10 @@ func (rs *resource) deleteObject(r *http.Request, ns, name string, opts *metav1.
 		return o, true, cerr
 	case err != nil:
 		if errors.Is(err, storage.ErrConflict) && pre != nil {
+			if seen == nil {
+				// The precondition failed before our update function ran.
+				seen, _ = rs.store.Get(ctx, key, storage.GetOptions{})
+			}
 			return nil, false, preconditionError(rs, name, pre, seen)
 		}
 		return nil, false, toStatusError(err, rs.kind.GroupResource(), name)
@@ -299,7 +303,7 @@ func (rs *resource) deleteCollection(w http.ResponseWriter, r *http.Request, ri 
 		rs.s.writeError(w, r, err)
 		return
 	}
-	list.GetObjectKind().SetGroupVersionKind(rs.kind.GVK.GroupVersion().WithKind(rs.kind.GVK.Kind + "List"))
+	list.GetObjectKind().SetGroupVersionKind(rs.listGVK(list))
 	rs.s.writeObject(w, r, out, http.StatusOK, list)
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,7 +27,14 @@ func toStatusError(err error, gr schema.GroupResource, name string) error {
 	case errors.Is(err, storage.ErrConflict):
 		return apierrors.NewConflict(gr, name, errors.New(conflictMessage))
 	case errors.Is(err, storage.ErrCompacted):
-		return apierrors.NewResourceExpired(err.Error())
+		msg := err.Error()
+		// Keep upstream's wording and hide datastore keys.
+		if i := strings.Index(msg, "too old resource version"); i >= 0 {
+			msg = msg[i:]
+		} else {
+			msg = "too old resource version"
+		}
+		return apierrors.NewResourceExpired(msg)
 	case errors.Is(err, storage.ErrTooLarge):
 		return apierrors.NewTimeoutError("Too large resource version: "+err.Error(), 1)
 	case errors.Is(err, storage.ErrInvalidContinue):

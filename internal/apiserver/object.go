@@ -101,8 +101,9 @@ func skipTopLevel(k string) bool {
 // needs. Each stored resource has one version, so conversion only sets the
 // kind or moves between typed and unstructured forms.
 type sameVersionConverter struct {
-	scheme *runtime.Scheme
-	gvk    schema.GroupVersionKind
+	scheme  *runtime.Scheme
+	gvk     schema.GroupVersionKind
+	newFunc func() runtime.Object
 }
 
 func (c sameVersionConverter) Convert(in, out, _ interface{}) error {
@@ -126,7 +127,20 @@ func (c sameVersionConverter) convertInto(in, out runtime.Object) error {
 	return runtime.DefaultUnstructuredConverter.FromUnstructured(u, out)
 }
 
+// ConvertToVersion returns a copy of in in the resource's own form: the
+// field manager hands over unstructured results, which typed kinds must
+// get back as their Go type.
 func (c sameVersionConverter) ConvertToVersion(in runtime.Object, _ runtime.GroupVersioner) (runtime.Object, error) {
+	if u, ok := in.(*unstructured.Unstructured); ok && c.newFunc != nil {
+		out := c.newFunc()
+		if _, typed := out.(*unstructured.Unstructured); !typed {
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, out); err != nil {
+				return nil, err
+			}
+			out.GetObjectKind().SetGroupVersionKind(c.gvk)
+			return out, nil
+		}
+	}
 	out := in.DeepCopyObject()
 	out.GetObjectKind().SetGroupVersionKind(c.gvk)
 	return out, nil

@@ -190,6 +190,9 @@ func (rs *resource) apply(w http.ResponseWriter, r *http.Request, ri requestInfo
 		lm.SetNamespace(ri.Namespace)
 		live.GetObjectKind().SetGroupVersionKind(rs.kind.GVK)
 		obj, err := fm.Apply(live, patchObj, opts.manager, force)
+		if err == nil {
+			obj, err = rs.typed(obj)
+		}
 		if err != nil {
 			rs.s.writeError(w, r, applyError(err))
 			return
@@ -215,6 +218,9 @@ func (rs *resource) apply(w http.ResponseWriter, r *http.Request, ri requestInfo
 			return nil, err
 		}
 		obj, err := fm.Apply(curServed, patchObj, opts.manager, force)
+		if err == nil {
+			obj, err = rs.typed(obj)
+		}
 		if err != nil {
 			return nil, applyError(err)
 		}
@@ -242,4 +248,22 @@ func applyError(err error) error {
 		return err
 	}
 	return apierrors.NewBadRequest(err.Error())
+}
+
+// typed returns obj as the resource's Go type when it came back from the
+// field manager in unstructured form.
+func (rs *resource) typed(obj runtime.Object) (runtime.Object, error) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return obj, nil
+	}
+	out := rs.kind.New()
+	if _, isU := out.(*unstructured.Unstructured); isU {
+		return obj, nil
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, out); err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	out.GetObjectKind().SetGroupVersionKind(rs.kind.GVK)
+	return out, nil
 }

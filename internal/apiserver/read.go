@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -126,6 +127,9 @@ func (rs *resource) list(w http.ResponseWriter, r *http.Request, ri requestInfo)
 		Recursive:       true,
 	})
 	if err != nil {
+		if opts.Continue != "" && errors.Is(err, storage.ErrCompacted) {
+			err = apierrors.NewResourceExpired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.")
+		}
 		rs.s.writeError(w, r, toStatusError(err, rs.kind.GroupResource(), ""))
 		return
 	}
@@ -166,7 +170,7 @@ func (rs *resource) list(w http.ResponseWriter, r *http.Request, ri requestInfo)
 	la.SetResourceVersion(lm.ResourceVersion)
 	la.SetContinue(lm.Continue)
 	la.SetRemainingItemCount(lm.RemainingItemCount)
-	list.GetObjectKind().SetGroupVersionKind(rs.kind.GVK.GroupVersion().WithKind(rs.kind.GVK.Kind + "List"))
+	list.GetObjectKind().SetGroupVersionKind(rs.listGVK(list))
 	rs.s.writeObject(w, r, out, http.StatusOK, list)
 }
 
@@ -177,4 +181,13 @@ func watchTimeout(opts *metav1.ListOptions) time.Duration {
 		return time.Duration(*opts.TimeoutSeconds) * time.Second
 	}
 	return 30*time.Minute + time.Duration(time.Now().UnixNano()%int64(30*time.Minute))
+}
+
+// listGVK is the kind of a list of the resource: what NewList sets (custom
+// resources name it in spec.names.listKind), else <Kind>List.
+func (rs *resource) listGVK(list runtime.Object) schema.GroupVersionKind {
+	if gvk := list.GetObjectKind().GroupVersionKind(); gvk.Kind != "" {
+		return gvk
+	}
+	return rs.kind.GVK.GroupVersion().WithKind(rs.kind.GVK.Kind + "List")
 }

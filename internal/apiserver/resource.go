@@ -57,13 +57,19 @@ func (rs *resource) init() error {
 }
 
 func (rs *resource) newFieldManager(sub string) (*managedfields.FieldManager, error) {
-	conv := sameVersionConverter{scheme: rs.s.scheme, gvk: rs.kind.GVK}
+	conv := sameVersionConverter{scheme: rs.s.scheme, gvk: rs.kind.GVK, newFunc: rs.kind.New}
 	def := defaulterFunc(rs.kind.Strategy.Default)
 	cr := creater{newFunc: rs.kind.New}
 	if rs.crd != nil {
 		return managedfields.NewDefaultCRDFieldManager(rs.crd.typeConverter, conv, def, cr, rs.kind.GVK, rs.kind.GVK.GroupVersion(), sub, nil)
 	}
-	return managedfields.NewDefaultFieldManager(rs.s.typeConverter, conv, def, cr, rs.kind.GVK, rs.kind.GVK.GroupVersion(), sub, nil)
+	tc := rs.s.typeConverter
+	if _, err := tc.ObjectToTyped(rs.kind.New()); err != nil {
+		// client-go's schema lacks a few kinds (apiextensions); their
+		// fields are then deduced from the objects themselves.
+		tc = managedfields.NewDeducedTypeConverter()
+	}
+	return managedfields.NewDefaultFieldManager(tc, conv, def, cr, rs.kind.GVK, rs.kind.GVK.GroupVersion(), sub, nil)
 }
 
 // key returns the storage key of an object.
@@ -165,7 +171,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, ri reques
 			v(w, r, ri)
 			return
 		}
-		s.writeError(w, r, apierrors.NewGenericServerResponse(http.StatusNotFound, "", gvr.GroupResource(), "", "the server could not find the requested resource", 0, false))
+		s.writeError(w, r, apierrors.NewGenericServerResponse(http.StatusNotFound, requestVerb(r), gvr.GroupResource(), ri.Name, "the server could not find the requested resource", 0, false))
 		return
 	}
 	if !s.authorize(r, ri) {
@@ -229,4 +235,10 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// requestVerb is the verb upstream puts in a Status's details: the HTTP
+// verb as lower-case kubectl words (get, list, create…).
+func requestVerb(r *http.Request) string {
+	return strings.ToLower(r.Method)
 }

@@ -140,8 +140,8 @@ func (rs *resource) serveScale(w http.ResponseWriter, r *http.Request, ri reques
 		want := &autoscalingv1.Scale{}
 		switch pt {
 		case "":
-			if err := json.Unmarshal(body, want); err != nil {
-				return nil, apierrors.NewBadRequest(err.Error())
+			if err := rs.s.decodeInto(r, body, autoscalingv1.SchemeGroupVersion.WithKind("Scale"), want); err != nil {
+				return nil, err
 			}
 		default:
 			curJSON, _ := json.Marshal(curScale)
@@ -237,13 +237,13 @@ func (rs *resource) serveBinding(w http.ResponseWriter, r *http.Request, ri requ
 	_, err = rs.updateObject(r, ri, "", opts, func(cur runtime.Object) (runtime.Object, error) {
 		pod := cur.DeepCopyObject().(*corev1.Pod)
 		if pod.DeletionTimestamp != nil {
-			return nil, apierrors.NewConflict(rs.kind.GroupResource(), pod.Name, fmt.Errorf("pod %s is being deleted, cannot be assigned to a host", pod.Name))
+			return nil, apierrors.NewConflict(schema.GroupResource{Resource: "pods/binding"}, pod.Name, fmt.Errorf("pod %s is being deleted, cannot be assigned to a host", pod.Name))
 		}
 		if b.UID != "" && b.UID != pod.UID {
 			return nil, apierrors.NewConflict(rs.kind.GroupResource(), pod.Name, fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", b.UID, pod.UID))
 		}
 		if pod.Spec.NodeName != "" {
-			return nil, apierrors.NewConflict(rs.kind.GroupResource(), pod.Name, fmt.Errorf("pod %s is already assigned to node %q", pod.Name, pod.Spec.NodeName))
+			return nil, apierrors.NewConflict(schema.GroupResource{Resource: "pods/binding"}, pod.Name, fmt.Errorf("pod %s is already assigned to node %q", pod.Name, pod.Spec.NodeName))
 		}
 		pod.Spec.NodeName = b.Target.Name
 		for k, v := range b.Annotations {

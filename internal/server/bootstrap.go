@@ -58,6 +58,9 @@ func (s *Server) ensureKubernetesService(ctx context.Context, c kubernetes.Inter
 			Type:            corev1.ServiceTypeClusterIP,
 		},
 	}
+	if _, err := c.CoreV1().Services("default").Get(ctx, "kubernetes", metav1.GetOptions{}); err == nil {
+		return nil
+	}
 	_, err := c.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{FieldManager: "skiff"})
 	if err != nil && !apierrors.IsAlreadyExists(err) && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("create the kubernetes service: %w", err)

@@ -112,10 +112,10 @@ func Start(ctx context.Context, cfg config.Server, log *slog.Logger) (_ *Server,
 	if err := s.bootstrap(ctx); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
-	s.api.MarkReady()
 	if err := s.writeKubeconfig(); err != nil {
 		return nil, err
 	}
+	s.api.MarkReady()
 	log.Info("Skiff server is ready", "address", s.addr, "kubeconfig", cfg.KubeconfigPath(), "took", time.Since(start).Round(time.Millisecond))
 	return s, nil
 }
