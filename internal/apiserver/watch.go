@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -60,6 +61,14 @@ func (rs *resource) watch(w http.ResponseWriter, r *http.Request, ri requestInfo
 		}
 	}
 	ctx := r.Context()
+	// For a watch "from now", the revision before it starts bounds what it
+	// will have sent: a safe version for a bookmark before any event.
+	startRV := ""
+	if opts.ResourceVersion == "" && opts.AllowWatchBookmarks {
+		if rev, err := rs.store.CurrentRevision(ctx); err == nil {
+			startRV = strconv.FormatInt(rev, 10)
+		}
+	}
 	wi, err := rs.store.Watch(ctx, key, storage.WatchOptions{
 		ResourceVersion:   opts.ResourceVersion,
 		Predicate:         pred,
@@ -83,8 +92,21 @@ func (rs *resource) watch(w http.ResponseWriter, r *http.Request, ri requestInfo
 	if flusher != nil {
 		flusher.Flush()
 	}
-	timer := time.NewTimer(watchTimeout(opts))
+	timeout := watchTimeout(opts)
+	timer := time.NewTimer(timeout)
 	defer timer.Stop()
+	// As upstream, a client that allows bookmarks gets one shortly before
+	// the watch times out, so it can resume from the newest version.
+	var bookmarkC <-chan time.Time
+	if opts.AllowWatchBookmarks && timeout > 2*time.Second {
+		bt := time.NewTimer(timeout - 2*time.Second)
+		defer bt.Stop()
+		bookmarkC = bt.C
+	}
+	lastRV := startRV
+	if opts.ResourceVersion != "0" && opts.ResourceVersion != "" {
+		lastRV = opts.ResourceVersion
+	}
 	var buf bytes.Buffer
 	first := true
 	for {
@@ -95,24 +117,32 @@ func (rs *resource) watch(w http.ResponseWriter, r *http.Request, ri requestInfo
 			return
 		case <-timer.C:
 			return
+		case <-bookmarkC:
+			if lastRV == "" {
+				continue
+			}
+			bm := rs.kind.New()
+			if m, err := meta.Accessor(bm); err == nil {
+				m.SetResourceVersion(lastRV)
+			}
+			if err := rs.sendEvent(r, out, enc, embedded, &buf, watch.Event{Type: watch.Bookmark, Object: bm}, false); err != nil {
+				return
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
 		case ev, ok := <-wi.ResultChan():
 			if !ok {
 				return
 			}
-			obj, err := rs.watchObject(r, out, ev, first)
-			if err != nil {
-				obj = &apierrors.NewInternalError(err).ErrStatus
+			if m, err := meta.Accessor(ev.Object); err == nil && ev.Type != watch.Error {
+				lastRV = m.GetResourceVersion()
+			}
+			if err := rs.sendEvent(r, out, enc, embedded, &buf, ev, first); err != nil {
+				return
 			}
 			if ev.Type != watch.Bookmark && ev.Type != watch.Error {
 				first = false
-			}
-			buf.Reset()
-			if err := rs.s.encodeFor(out, embedded, obj, &buf); err != nil {
-				return
-			}
-			we := &metav1.WatchEvent{Type: string(ev.Type), Object: runtime.RawExtension{Raw: buf.Bytes()}}
-			if err := enc.Encode(we); err != nil {
-				return
 			}
 			if flusher != nil && len(wi.ResultChan()) == 0 {
 				flusher.Flush()
@@ -170,4 +200,17 @@ func (s *Server) encodeFor(out output, ser runtime.Encoder, obj runtime.Object, 
 		enc.Version = obj.GetObjectKind().GroupVersionKind().GroupVersion()
 	}
 	return enc.Encode(obj, buf)
+}
+
+// sendEvent writes one watch event in the negotiated form.
+func (rs *resource) sendEvent(r *http.Request, out output, enc streaming.Encoder, embedded runtime.Encoder, buf *bytes.Buffer, ev watch.Event, first bool) error {
+	obj, err := rs.watchObject(r, out, ev, first)
+	if err != nil {
+		obj = &apierrors.NewInternalError(err).ErrStatus
+	}
+	buf.Reset()
+	if err := rs.s.encodeFor(out, embedded, obj, buf); err != nil {
+		return err
+	}
+	return enc.Encode(&metav1.WatchEvent{Type: string(ev.Type), Object: runtime.RawExtension{Raw: buf.Bytes()}})
 }

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -210,19 +209,11 @@ func compact(t *testing.T, s *testutil.Server) int64 {
 // already allocated"), which TestRestartKeepsObjects reports. This lets
 // the tests that only need a restart check what they are about.
 // TODO(integration): call s.Restart directly once the bootstrap is fixed.
-func restart(t *testing.T, s *testutil.Server, c kubernetes.Interface) {
+func restart(t *testing.T, s *testutil.Server, _ kubernetes.Interface) {
 	t.Helper()
-	dropKubernetesService(t, c)
 	s.Restart()
 }
 
-func dropKubernetesService(t *testing.T, c kubernetes.Interface) {
-	t.Helper()
-	err := c.CoreV1().Services("default").Delete(context.Background(), "kubernetes", metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		t.Fatalf("delete the kubernetes service: %v", err)
-	}
-}
 
 // newRawFor returns a client with from's credentials aimed at to's
 // address, trusting to's CA.

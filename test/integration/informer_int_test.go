@@ -169,7 +169,6 @@ func TestInformerAcrossRestart(t *testing.T) {
 
 			// Phase 3: stop, start and change at once, while the
 			// reflector is still backing off from its broken watch.
-			dropKubernetesService(t, c)
 			s.Stop()
 			s.Start()
 			c = s.Client()

@@ -82,9 +82,13 @@ func (c *Cache) Watch(ctx context.Context, key string, opts storage.WatchOptions
 		return nil, fmt.Errorf("watch %s: watch cache stopped", key)
 	}
 	if !initial && rv > 0 && rv < c.horizon {
-		horizon := c.horizon
+		// Older than the cache's window, e.g. a client that watched the
+		// previous server process: etcd still has the history unless it was
+		// compacted (then it answers 410), so the client resumes in order
+		// instead of re-listing.
 		c.mu.Unlock()
-		return newErrWatcher(apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d (%d)", rv, horizon))), nil
+		c.log.Debug("Delegating a watch older than the cache", "key", key, "resourceVersion", rv)
+		return c.under.Watch(ctx, key, opts)
 	}
 	start := c.rev
 	switch {
