@@ -115,7 +115,9 @@ func (s *Server) selfSubjectAccessReview(w http.ResponseWriter, r *http.Request,
 	if isMaster(userFrom(r.Context())) {
 		rev.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: true}
 	} else {
-		rev.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: false, Reason: "no RBAC policy matched"}
+		// Upstream's RBAC authorizer denies with no reason when no rule
+		// matches; kubectl then prints a bare "no".
+		rev.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: false}
 	}
 	s.writeJSON(w, r, http.StatusCreated, rev)
 }

@@ -47,13 +47,13 @@ func listPackages(t *testing.T) []pkg {
 
 // banned maps an import path prefix to the reason nobody may depend on it.
 var banned = map[string]string{
-	"k8s.io/kubernetes":         "Skiff writes its own implementation; read upstream, don't import it",
-	"k8s.io/apiserver":          "Skiff's API server is its own (internal/apiserver)",
-	"k8s.io/controller-manager": "controllers are Skiff's own (internal/controller)",
-	"k8s.io/kubelet":            "the node agent is Skiff's own (internal/kubelet)",
-	"k8s.io/kube-scheduler":     "the scheduler is Skiff's own (internal/scheduler)",
-	"github.com/k3s-io":         "no k3s code",
-	"github.com/k0sproject":     "no k0s code",
+	"k8s.io/kubernetes":                             "Skiff writes its own implementation; read upstream, don't import it",
+	"k8s.io/apiserver":                              "Skiff's API server is its own (internal/apiserver)",
+	"k8s.io/controller-manager":                     "controllers are Skiff's own (internal/controller)",
+	"k8s.io/kubelet":                                "the node agent is Skiff's own (internal/kubelet)",
+	"k8s.io/kube-scheduler":                         "the scheduler is Skiff's own (internal/scheduler)",
+	"github.com/k3s-io":                             "no k3s code",
+	"github.com/k0sproject":                         "no k0s code",
 	"k8s.io/apiextensions-apiserver/pkg/registry":   "custom resource serving is Skiff's own",
 	"k8s.io/apiextensions-apiserver/pkg/controller": "CRD controllers are Skiff's own",
 }

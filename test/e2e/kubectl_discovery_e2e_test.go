@@ -28,7 +28,10 @@ func TestKubectlDiscovery(t *testing.T) {
 				{"serviceaccounts", "sa", "v1", "true", "ServiceAccount"},
 				{"services", "svc", "v1", "true", "Service"},
 				{"customresourcedefinitions", "crd,crds", "apiextensions.k8s.io/v1", "false", "CustomResourceDefinition"},
-				{"apiservices", "", "apiregistration.k8s.io/v1", "false", "APIService"},
+				// apiregistration.k8s.io (API aggregation) and
+				// admissionregistration.k8s.io (webhooks) are not served
+				// yet: storing their objects without acting on them would
+				// mislead. See issue 2's note.
 				{"controllerrevisions", "", "apps/v1", "true", "ControllerRevision"},
 				{"daemonsets", "ds", "apps/v1", "true", "DaemonSet"},
 				{"deployments", "deploy", "apps/v1", "true", "Deployment"},
@@ -78,9 +81,7 @@ func TestKubectlDiscovery(t *testing.T) {
 
 		t.Run("api-versions", func(t *testing.T) {
 			wantEachLine(t, k.Run(t, "api-versions"),
-				lit("admissionregistration.k8s.io/v1"),
 				lit("apiextensions.k8s.io/v1"),
-				lit("apiregistration.k8s.io/v1"),
 				lit("apps/v1"),
 				lit("authentication.k8s.io/v1"),
 				lit("authorization.k8s.io/v1"),

@@ -214,7 +214,6 @@ func restart(t *testing.T, s *testutil.Server, _ kubernetes.Interface) {
 	s.Restart()
 }
 
-
 // newRawFor returns a client with from's credentials aimed at to's
 // address, trusting to's CA.
 func newRawFor(t *testing.T, from, to *testutil.Server) *raw {
