@@ -3,6 +3,8 @@ package apiserver
 import (
 	"context"
 	"fmt"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -30,15 +32,34 @@ func (s *Server) admitCreate(ctx context.Context, rs *resource, obj runtime.Obje
 			return err
 		}
 	}
-	if pod, ok := obj.(*corev1.Pod); ok {
-		addDefaultTolerations(pod)
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		addDefaultTolerations(o)
+	case *certificatesv1.CertificateSigningRequest:
+		// The requestor is whoever sent the request, whatever the body says.
+		u := userFrom(ctx)
+		o.Spec.Username, o.Spec.UID, o.Spec.Groups = u.Name, u.UID, u.Groups
+		o.Spec.Extra = nil
 	}
 	return nil
 }
 
 // admitUpdate keeps what the server allocated when an update leaves it
-// out, as upstream's service strategy does.
+// out, as upstream's service strategy does, and stamps CSR conditions.
 func (s *Server) admitUpdate(_ *resource, obj, old runtime.Object) error {
+	if csr, ok := obj.(*certificatesv1.CertificateSigningRequest); ok {
+		now := metav1.NewTime(s.now().Truncate(1e9))
+		for i := range csr.Status.Conditions {
+			c := &csr.Status.Conditions[i]
+			if c.LastUpdateTime.IsZero() {
+				c.LastUpdateTime = now
+			}
+			if c.LastTransitionTime.IsZero() {
+				c.LastTransitionTime = now
+			}
+		}
+		return nil
+	}
 	svc, ok := obj.(*corev1.Service)
 	oldSvc, ok2 := old.(*corev1.Service)
 	if !ok || !ok2 {

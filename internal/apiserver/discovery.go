@@ -49,6 +49,8 @@ func (s *Server) discoveryEntries() (order []schema.GroupVersion, byGV map[schem
 			sub("eviction", "create", schema.GroupVersionKind{Group: "policy", Version: "v1", Kind: "Eviction"})
 		case schema.GroupResource{Resource: "namespaces"}:
 			sub("finalize", "update", k.GVK)
+		case csrGR:
+			sub("approval", "get,patch,update", k.GVK)
 		}
 		byGV[e.gv] = append(byGV[e.gv], e)
 	}

@@ -42,6 +42,17 @@ func (rs *resource) serveSubresource(w http.ResponseWriter, r *http.Request, ri 
 		default:
 			rs.s.writeError(w, r, apierrors.NewMethodNotSupported(gr, ri.Verb))
 		}
+	case ri.Subresource == "approval" && gr == csrGR:
+		switch ri.Verb {
+		case "get":
+			rs.get(w, r, ri)
+		case "update":
+			rs.update(w, r, ri, "status")
+		case "patch":
+			rs.patch(w, r, ri, "status")
+		default:
+			rs.s.writeError(w, r, apierrors.NewMethodNotSupported(gr, ri.Verb))
+		}
 	case ri.Subresource == "scale" && rs.kind.Scale != nil:
 		rs.serveScale(w, r, ri)
 	case ri.Subresource == "binding" && gr == (schema.GroupResource{Resource: "pods"}) && ri.Verb == "create":
@@ -413,3 +424,5 @@ func (rs *resource) serveFinalize(w http.ResponseWriter, r *http.Request, ri req
 
 // scaleKind lets scale patches use the Scale type's patch strategy.
 var scaleKind = &kinds.Kind{New: func() runtime.Object { return &autoscalingv1.Scale{} }}
+
+var csrGR = schema.GroupResource{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}

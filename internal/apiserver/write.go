@@ -188,7 +188,15 @@ func (rs *resource) validateCreate(stored runtime.Object) error {
 	m, _ := meta.Accessor(stored)
 	sk := rs.storedKind()
 	errs := validation.ValidateObjectMetaAccessor(m, sk.Namespaced, rs.validateName(), field.NewPath("metadata"))
-	if f := sk.Strategy.Validate; f != nil {
+	if f := rs.kind.Strategy.Validate; f != nil && rs.storage != nil {
+		// A kind served through a conversion validates in its own terms,
+		// with its own field paths.
+		served, err := rs.fromStorage(stored)
+		if err != nil {
+			return err
+		}
+		errs = append(errs, f(served)...)
+	} else if f := sk.Strategy.Validate; f != nil {
 		errs = append(errs, f(stored)...)
 	}
 	if rs.crd != nil {
@@ -206,7 +214,17 @@ func (rs *resource) validateUpdate(stored, old runtime.Object) error {
 	sk := rs.storedKind()
 	errs := validation.ValidateObjectMetaAccessorUpdate(m, om, field.NewPath("metadata"))
 	errs = append(errs, validation.ValidateObjectMetaAccessor(m, sk.Namespaced, rs.validateName(), field.NewPath("metadata"))...)
-	if f := sk.Strategy.ValidateUpdate; f != nil {
+	if f := rs.kind.Strategy.ValidateUpdate; f != nil && rs.storage != nil {
+		served, err := rs.fromStorage(stored)
+		if err != nil {
+			return err
+		}
+		oldServed, err := rs.fromStorage(old)
+		if err != nil {
+			return err
+		}
+		errs = append(errs, f(served, oldServed)...)
+	} else if f := sk.Strategy.ValidateUpdate; f != nil {
 		errs = append(errs, f(stored, old)...)
 	} else if f := sk.Strategy.Validate; f != nil {
 		errs = append(errs, f(stored)...)
