@@ -38,12 +38,22 @@ func FreePort(t testing.TB) int {
 // dir under t.TempDir() and stops it when the test ends.
 func StartServer(t testing.TB) *Server {
 	t.Helper()
+	return StartServerWith(t, nil)
+}
+
+// StartServerWith is StartServer with a chance to change the configuration
+// (e.g. an external datastore) before the start.
+func StartServerWith(t testing.TB, mutate func(*config.Server)) *Server {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := config.DefaultServer(0, dir)
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.HTTPSPort = FreePort(t)
 	cfg.BindAddress = "127.0.0.1"
 	cfg.DisableAgent = true
+	if mutate != nil {
+		mutate(&cfg)
+	}
 	s := &Server{t: t, Config: cfg}
 	s.Start()
 	t.Cleanup(s.Stop)
