@@ -2,10 +2,13 @@
 GO ?= go
 BIN ?= skiff
 
-.PHONY: help build images test test-integration test-e2e bench lint verify ci up
+.PHONY: help deps build images test test-integration test-e2e bench lint verify ci up
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+deps: ## install the Debian packages nodes and tests need (when missing)
+	./hack/deps.sh
 
 build: ## build the skiff binary
 	$(GO) build -o $(BIN) ./cmd/skiff
@@ -31,4 +34,4 @@ lint: ## gofmt and go vet over every build tag
 verify: ## lint plus go mod tidy and architecture checks
 	./hack/verify.sh
 
-ci: verify test test-integration test-e2e ## everything CI runs
+ci: deps verify test test-integration test-e2e ## everything CI runs

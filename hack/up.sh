@@ -6,16 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=()
-for p in containerd runc containernetworking-plugins iptables nftables etcd-client busybox-static skopeo; do
-	dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-	echo "Installing Debian packages: ${need[*]}"
-	SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-	$SUDO apt-get update -qq
-	$SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+./hack/deps.sh
 command -v go >/dev/null || export PATH=$PATH:/usr/local/go/bin
 go build -o skiff ./cmd/skiff
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
