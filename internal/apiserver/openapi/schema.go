@@ -103,14 +103,18 @@ type defBuilder struct {
 	// x-kubernetes-group-version-kind extension of its definition.
 	gvks map[reflect.Type][]schema.GroupVersionKind
 	seen map[reflect.Type]string
+	// enums lists the values of the string types upstream marks +enum,
+	// keyed by package path and type name (see enum.go).
+	enums map[string][]enumValue
 }
 
 func newDefBuilder(v3 bool) *defBuilder {
 	return &defBuilder{
-		v3:   v3,
-		defs: spec.Definitions{},
-		gvks: map[reflect.Type][]schema.GroupVersionKind{},
-		seen: map[reflect.Type]string{},
+		v3:    v3,
+		defs:  spec.Definitions{},
+		gvks:  map[reflect.Type][]schema.GroupVersionKind{},
+		seen:  map[reflect.Type]string{},
+		enums: builtinEnums(),
 	}
 }
 
@@ -276,6 +280,9 @@ func (b *defBuilder) addFields(s *spec.Schema, t reflect.Type) {
 			}
 		}
 		prop := b.fieldSchema(f.Type, docs[jf.name], jf.omitempty)
+		if values := b.enumValues(f.Type); len(values) > 0 {
+			prop.Description = enumDescription(prop.Description, values)
+		}
 		if v := f.Tag.Get("patchStrategy"); v != "" {
 			prop.AddExtension(extPatchStrategy, v)
 		}
@@ -334,6 +341,11 @@ func (b *defBuilder) fieldSchema(t reflect.Type, description string, omitempty b
 			s.Type = spec.StringOrArray{typ}
 		}
 		s.Format = format
+		// Items and map values of an enum type carry the enum too, but only
+		// a property's description lists the values (see addFields).
+		if values := b.enumValues(t); len(values) > 0 {
+			s.Enum = enumList(values)
+		}
 	}
 	return s
 }
