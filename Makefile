@@ -2,10 +2,13 @@
 GO ?= go
 BIN ?= skiff
 
-.PHONY: help deps build images test test-integration test-e2e bench lint verify ci up
+.PHONY: help generate deps build images test test-integration test-e2e bench lint verify ci up
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+generate: ## regenerate generated code (zz_generated_*.go)
+	$(GO) generate ./...
 
 deps: ## install the Debian packages nodes and tests need (when missing)
 	./hack/deps.sh

@@ -19,5 +19,6 @@ if ! git diff --quiet -- go.mod go.sum; then
 	cp /tmp/skiff-go.mod.bak go.mod; cp /tmp/skiff-go.sum.bak go.sum
 	echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1
 fi
+./hack/verify-codegen.sh
 go test -count=1 ./internal/archtest/
 echo "verify: ok"

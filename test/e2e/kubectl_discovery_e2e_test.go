@@ -101,7 +101,7 @@ func TestKubectlDiscovery(t *testing.T) {
 		})
 
 		t.Run("explain", func(t *testing.T) {
-			wantHasLines(t, k.Run(t, "explain", "deployment.spec.strategy"),
+			want := []string{
 				`GROUP: +apps`,
 				`KIND: +Deployment`,
 				`VERSION: +v1`,
@@ -113,9 +113,15 @@ func TestKubectlDiscovery(t *testing.T) {
 				`FIELDS:`,
 				`  rollingUpdate\t<RollingUpdateDeployment>`,
 				`  type\t<string>`,
-				`  enum: Recreate, RollingUpdate`,
-				`    Possible enum values:`,
+			}
+			// kubectl 1.27's explain template has no "enum:" line; the
+			// values still come in the description.
+			if !strings.HasSuffix(k.Path, ".1.27") {
+				want = append(want, `  enum: Recreate, RollingUpdate`)
+			}
+			want = append(want, `    Possible enum values:`,
 				"     - `\"Recreate\"` Kill all existing pods before creating new ones\\.")
+			wantHasLines(t, k.Run(t, "explain", "deployment.spec.strategy"), want...)
 			wantHasLines(t, k.Run(t, "explain", "pods"),
 				`KIND: +Pod`,
 				`VERSION: +v1`,
