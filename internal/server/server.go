@@ -43,6 +43,8 @@ type Server struct {
 	// cancel ends the context of everything Start started.
 	cancel context.CancelFunc
 	lock   *dirLock
+	// controllerManager runs the controllers while this server leads.
+	controllerManager *controllerManager
 }
 
 // Run starts the control plane and blocks until ctx ends. ready, when
@@ -116,6 +118,9 @@ func Start(ctx context.Context, cfg config.Server, log *slog.Logger) (_ *Server,
 		return nil, err
 	}
 	s.api.MarkReady()
+	if err := s.startControllers(runCtx); err != nil {
+		return nil, fmt.Errorf("controllers: %w", err)
+	}
 	log.Info("Skiff server is ready", "address", s.addr, "kubeconfig", cfg.KubeconfigPath(), "took", time.Since(start).Round(time.Millisecond))
 	return s, nil
 }
@@ -228,6 +233,7 @@ func (s *Server) Address() string { return s.addr }
 
 // Stop shuts everything down in reverse order of starting.
 func (s *Server) Stop() {
+	s.stopControllers()
 	if s.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = s.http.Shutdown(ctx) // on timeout Close below ends the rest

@@ -1,0 +1,141 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/skiff/skiff/internal/controller"
+	"github.com/skiff/skiff/internal/controller/namespace"
+	"github.com/skiff/skiff/internal/controller/rootcacert"
+	"github.com/skiff/skiff/internal/controller/serviceaccount"
+)
+
+// controllerLease names the Lease that elects the one server running
+// controllers (in kube-system, as upstream's kube-controller-manager).
+const controllerLease = "skiff-controller-manager"
+
+// controllerManager is the running controller manager.
+type controllerManager struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// controllers lists every controller the server can run, in start order.
+// It is the registry: a new controller adds one entry here.
+func (s *Server) controllers() []controller.Descriptor {
+	return []controller.Descriptor{
+		{Name: namespace.Name, New: func(c controller.Context) (controller.RunFunc, error) {
+			ctl, err := namespace.New(namespace.Config{
+				Client: c.Client, Dynamic: c.Dynamic, Namespaces: c.Informers.Core().V1().Namespaces(), Logger: c.Logger,
+			})
+			if err != nil {
+				return nil, err
+			}
+			return ctl.Run, nil
+		}},
+		{Name: serviceaccount.Name, New: func(c controller.Context) (controller.RunFunc, error) {
+			ctl, err := serviceaccount.New(serviceaccount.Config{
+				Client: c.Client, Namespaces: c.Informers.Core().V1().Namespaces(),
+				ServiceAccounts: c.Informers.Core().V1().ServiceAccounts(), Logger: c.Logger,
+			})
+			if err != nil {
+				return nil, err
+			}
+			return ctl.Run, nil
+		}},
+		{Name: rootcacert.Name, New: func(c controller.Context) (controller.RunFunc, error) {
+			ctl, err := rootcacert.New(rootcacert.Config{
+				Client: c.Client, Namespaces: c.Informers.Core().V1().Namespaces(),
+				ConfigMaps: c.Informers.Core().V1().ConfigMaps(), RootCA: s.bundle.ServerCAPEM(), Logger: c.Logger,
+			})
+			if err != nil {
+				return nil, err
+			}
+			return ctl.Run, nil
+		}},
+	}
+}
+
+// startControllers runs the controller manager, minus
+// cfg.DisableControllers, whenever this server holds the controller
+// Lease. It returns at once; stopControllers ends it.
+func (s *Server) startControllers(ctx context.Context) error {
+	rc, err := s.clientConfig()
+	if err != nil {
+		return err
+	}
+	rc = rest.CopyConfig(rc)
+	rc.UserAgent = "skiff-controller-manager"
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return fmt.Errorf("controller client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return fmt.Errorf("controller dynamic client: %w", err)
+	}
+	mgr, err := controller.NewManager(controller.ManagerConfig{
+		Controllers: s.controllers(), Disabled: s.cfg.DisableControllers,
+		Client: client, Dynamic: dyn, Logger: s.log,
+	})
+	if err != nil {
+		return err
+	}
+	id, err := s.controllerIdentity()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	cm := &controllerManager{cancel: cancel, done: make(chan struct{})}
+	s.controllerManager = cm
+	go func() {
+		defer close(cm.done)
+		err := controller.RunElected(ctx, controller.ElectionConfig{
+			Client: client, Namespace: "kube-system", Name: controllerLease, Identity: id, Logger: s.log,
+		}, func(ctx context.Context) {
+			if err := mgr.Run(ctx); err != nil {
+				s.log.Error("Controller manager failed", "err", err)
+			}
+		})
+		if err != nil {
+			s.log.Error("Controller leader election failed", "err", err)
+		}
+	}()
+	return nil
+}
+
+// stopControllers stops the controller manager and waits for it, which
+// releases the Lease; it is safe to call when none runs.
+func (s *Server) stopControllers() {
+	if s.controllerManager == nil {
+		return
+	}
+	s.controllerManager.cancel()
+	<-s.controllerManager.done
+	s.controllerManager = nil
+}
+
+// controllerIdentity is this server's holder identity: the host name and
+// a digest of the data dir. It is stable across restarts, so a restarted
+// server takes its Lease back at once, and unique per server because the
+// data dir is locked by one process.
+func (s *Server) controllerIdentity() (string, error) {
+	host, err := os.Hostname()
+	if err != nil {
+		return "", fmt.Errorf("host name: %w", err)
+	}
+	dir, err := filepath.Abs(s.cfg.DataDir)
+	if err != nil {
+		return "", fmt.Errorf("data dir: %w", err)
+	}
+	sum := sha256.Sum256([]byte(dir))
+	return host + "_" + hex.EncodeToString(sum[:6]), nil
+}
