@@ -1,0 +1,389 @@
+package deployment
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
+
+	"github.com/skiff/skiff/internal/controller"
+)
+
+var deploymentKind = appsv1.SchemeGroupVersion.WithKind("Deployment")
+
+// Config configures a Controller.
+type Config struct {
+	Client    kubernetes.Interface
+	Informers informers.SharedInformerFactory
+	// Recorder records events; nil drops them.
+	Recorder record.EventRecorder
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// Clock; nil means the real clock.
+	Clock clock.Clock
+}
+
+// Controller rolls Deployments out through ReplicaSets.
+type Controller struct {
+	client    kubernetes.Interface
+	dLister   appslisters.DeploymentLister
+	rsLister  appslisters.ReplicaSetLister
+	podLister corelisters.PodLister
+	recorder  record.EventRecorder
+	clock     clock.Clock
+	log       *slog.Logger
+	runner    *controller.Runner
+	// syncHandler is sync; tests may replace it.
+	syncHandler controller.SyncFunc
+}
+
+// New returns a Controller registered on cfg.Informers.
+func New(cfg Config) (*Controller, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	if cfg.Recorder == nil {
+		cfg.Recorder = &record.FakeRecorder{}
+	}
+	ds := cfg.Informers.Apps().V1().Deployments()
+	rss := cfg.Informers.Apps().V1().ReplicaSets()
+	pods := cfg.Informers.Core().V1().Pods()
+	c := &Controller{
+		client: cfg.Client, dLister: ds.Lister(), rsLister: rss.Lister(), podLister: pods.Lister(),
+		recorder: cfg.Recorder, clock: cfg.Clock, log: cfg.Logger,
+	}
+	c.syncHandler = c.sync
+	c.runner = controller.NewRunner(controller.RunnerConfig{
+		Name:   "deployment",
+		Sync:   func(ctx context.Context, key string) error { return c.syncHandler(ctx, key) },
+		Synced: []cache.InformerSynced{ds.Informer().HasSynced, rss.Informer().HasSynced, pods.Informer().HasSynced},
+		Logger: cfg.Logger,
+	})
+	if _, err := ds.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.runner.EnqueueObject,
+		UpdateFunc: func(_, cur any) { c.runner.EnqueueObject(cur) },
+		DeleteFunc: c.runner.EnqueueObject,
+	}); err != nil {
+		return nil, fmt.Errorf("watch deployments: %w", err)
+	}
+	if _, err := rss.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.addReplicaSet,
+		UpdateFunc: c.updateReplicaSet,
+		DeleteFunc: c.deleteReplicaSet,
+	}); err != nil {
+		return nil, fmt.Errorf("watch replicasets: %w", err)
+	}
+	if _, err := pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		DeleteFunc: c.deletePod,
+	}); err != nil {
+		return nil, fmt.Errorf("watch pods: %w", err)
+	}
+	return c, nil
+}
+
+// Run runs workers workers until ctx ends.
+func (c *Controller) Run(ctx context.Context, workers int) { c.runner.Run(ctx, workers) }
+
+func (c *Controller) enqueue(d *appsv1.Deployment) { c.runner.Enqueue(d.Namespace + "/" + d.Name) }
+
+// resolveControllerRef returns the Deployment ref points to, if it still
+// exists with that UID.
+func (c *Controller) resolveControllerRef(namespace string, ref *metav1.OwnerReference) *appsv1.Deployment {
+	if ref.Kind != deploymentKind.Kind || ref.APIVersion != deploymentKind.GroupVersion().String() {
+		return nil
+	}
+	d, err := c.dLister.Deployments(namespace).Get(ref.Name)
+	if err != nil || d.UID != ref.UID {
+		return nil
+	}
+	return d
+}
+
+// deploymentsSelecting returns the Deployments whose selector matches
+// rs's labels (candidates to adopt an orphan).
+func (c *Controller) deploymentsSelecting(rs *appsv1.ReplicaSet) []*appsv1.Deployment {
+	ds, err := c.dLister.Deployments(rs.Namespace).List(labels.Everything())
+	if err != nil {
+		return nil
+	}
+	var out []*appsv1.Deployment
+	for _, d := range ds {
+		sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+		if err != nil || sel.Empty() || !sel.Matches(labels.Set(rs.Labels)) {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func (c *Controller) addReplicaSet(obj any) {
+	rs := obj.(*appsv1.ReplicaSet)
+	if rs.DeletionTimestamp != nil {
+		c.deleteReplicaSet(rs)
+		return
+	}
+	if ref := metav1.GetControllerOf(rs); ref != nil {
+		if d := c.resolveControllerRef(rs.Namespace, ref); d != nil {
+			c.enqueue(d)
+		}
+		return
+	}
+	for _, d := range c.deploymentsSelecting(rs) {
+		c.enqueue(d)
+	}
+}
+
+func (c *Controller) updateReplicaSet(oldObj, newObj any) {
+	old, cur := oldObj.(*appsv1.ReplicaSet), newObj.(*appsv1.ReplicaSet)
+	if old.ResourceVersion == cur.ResourceVersion {
+		return
+	}
+	curRef, oldRef := metav1.GetControllerOf(cur), metav1.GetControllerOf(old)
+	refChanged := !reflect.DeepEqual(curRef, oldRef)
+	if refChanged && oldRef != nil {
+		if d := c.resolveControllerRef(old.Namespace, oldRef); d != nil {
+			c.enqueue(d)
+		}
+	}
+	if curRef != nil {
+		if d := c.resolveControllerRef(cur.Namespace, curRef); d != nil {
+			c.enqueue(d)
+		}
+		return
+	}
+	if refChanged || !labels.Equals(old.Labels, cur.Labels) {
+		for _, d := range c.deploymentsSelecting(cur) {
+			c.enqueue(d)
+		}
+	}
+}
+
+func (c *Controller) deleteReplicaSet(obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	rs, ok := obj.(*appsv1.ReplicaSet)
+	if !ok {
+		return
+	}
+	if ref := metav1.GetControllerOf(rs); ref != nil {
+		if d := c.resolveControllerRef(rs.Namespace, ref); d != nil {
+			c.enqueue(d)
+		}
+	}
+}
+
+// deletePod wakes a Recreate Deployment waiting for its old pods to go.
+func (c *Controller) deletePod(obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	ref := metav1.GetControllerOf(pod)
+	if ref == nil || ref.Kind != "ReplicaSet" {
+		return
+	}
+	rs, err := c.rsLister.ReplicaSets(pod.Namespace).Get(ref.Name)
+	if err != nil || rs.UID != ref.UID {
+		return
+	}
+	dref := metav1.GetControllerOf(rs)
+	if dref == nil {
+		return
+	}
+	if d := c.resolveControllerRef(rs.Namespace, dref); d != nil && d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
+		c.enqueue(d)
+	}
+}
+
+// sync moves the Deployment named by key one step through its rollout
+// and writes its status.
+func (c *Controller) sync(ctx context.Context, key string) error {
+	namespace, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return nil
+	}
+	cached, err := c.dLister.Deployments(namespace).Get(name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	d := cached.DeepCopy()
+	if d.Spec.Selector == nil || (len(d.Spec.Selector.MatchLabels) == 0 && len(d.Spec.Selector.MatchExpressions) == 0) {
+		c.recorder.Eventf(d, corev1.EventTypeWarning, "SelectingAll", "This deployment is selecting all pods. A non-empty selector is required.")
+		if d.Status.ObservedGeneration < d.Generation {
+			d.Status.ObservedGeneration = d.Generation
+			_, err := c.client.AppsV1().Deployments(d.Namespace).UpdateStatus(ctx, d, metav1.UpdateOptions{})
+			return err
+		}
+		return nil
+	}
+	rsList, err := c.claimReplicaSets(ctx, d)
+	if err != nil {
+		return err
+	}
+	if d.DeletionTimestamp != nil {
+		return c.syncStatusOnly(ctx, d, rsList)
+	}
+	if d, err = c.checkPausedConditions(ctx, d); err != nil {
+		return err
+	}
+	if d.Spec.Paused {
+		return c.syncScale(ctx, d, rsList)
+	}
+	scaling, err := c.isScalingEvent(ctx, d, rsList)
+	if err != nil {
+		return err
+	}
+	if scaling {
+		return c.syncScale(ctx, d, rsList)
+	}
+	if d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
+		return c.rolloutRecreate(ctx, d, rsList)
+	}
+	return c.rolloutRolling(ctx, d, rsList)
+}
+
+// claimReplicaSets returns the ReplicaSets d controls, adopting orphans
+// its selector matches and releasing owned ones it no longer matches.
+func (c *Controller) claimReplicaSets(ctx context.Context, d *appsv1.Deployment) ([]*appsv1.ReplicaSet, error) {
+	all, err := c.rsLister.ReplicaSets(d.Namespace).List(labels.Everything())
+	if err != nil {
+		return nil, err
+	}
+	selector, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("deployment %s/%s has invalid label selector: %w", d.Namespace, d.Name, err)
+	}
+	var (
+		claimed  []*appsv1.ReplicaSet
+		errs     []error
+		checked  bool
+		adoptErr error
+	)
+	canAdopt := func() error {
+		if checked {
+			return adoptErr
+		}
+		checked = true
+		fresh, err := c.client.AppsV1().Deployments(d.Namespace).Get(ctx, d.Name, metav1.GetOptions{})
+		switch {
+		case err != nil:
+			adoptErr = err
+		case fresh.UID != d.UID:
+			adoptErr = fmt.Errorf("original Deployment %s/%s is gone: got uid %v, wanted %v", d.Namespace, d.Name, fresh.UID, d.UID)
+		case fresh.DeletionTimestamp != nil:
+			adoptErr = fmt.Errorf("deployment %s/%s has just been deleted at %v", d.Namespace, d.Name, fresh.DeletionTimestamp)
+		}
+		return adoptErr
+	}
+	rsClient := c.client.AppsV1().ReplicaSets(d.Namespace)
+	for _, rs := range all {
+		ref := metav1.GetControllerOf(rs)
+		if ref != nil {
+			if ref.UID != d.UID {
+				continue
+			}
+			if selector.Matches(labels.Set(rs.Labels)) {
+				claimed = append(claimed, rs)
+				continue
+			}
+			if d.DeletionTimestamp != nil {
+				continue
+			}
+			patch := mustJSON(map[string]any{"metadata": map[string]any{
+				"ownerReferences": []map[string]any{{"$patch": "delete", "uid": d.UID}}, "uid": rs.UID}})
+			if _, err := rsClient.Patch(ctx, rs.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil &&
+				!apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) {
+				errs = append(errs, fmt.Errorf("release replicaset %s/%s: %w", rs.Namespace, rs.Name, err))
+			}
+			continue
+		}
+		if d.DeletionTimestamp != nil || rs.DeletionTimestamp != nil || !selector.Matches(labels.Set(rs.Labels)) {
+			continue
+		}
+		if err := canAdopt(); err != nil {
+			errs = append(errs, fmt.Errorf("adopt replicaset %s/%s: %w", rs.Namespace, rs.Name, err))
+			continue
+		}
+		patch := mustJSON(map[string]any{"metadata": map[string]any{
+			"ownerReferences": []metav1.OwnerReference{controllerRef(d)}, "uid": rs.UID}})
+		adopted, err := rsClient.Patch(ctx, rs.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+		if err != nil {
+			if !apierrors.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("adopt replicaset %s/%s: %w", rs.Namespace, rs.Name, err))
+			}
+			continue
+		}
+		claimed = append(claimed, adopted)
+	}
+	return claimed, errors.Join(errs...)
+}
+
+func controllerRef(d *appsv1.Deployment) metav1.OwnerReference {
+	t := true
+	return metav1.OwnerReference{
+		APIVersion: deploymentKind.GroupVersion().String(), Kind: deploymentKind.Kind,
+		Name: d.Name, UID: d.UID, Controller: &t, BlockOwnerDeletion: &t,
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain maps and API structs reach here
+	}
+	return b
+}
+
+// podsByReplicaSet returns d's pods grouped by the ReplicaSet (of rsList)
+// controlling them.
+func (c *Controller) podsByReplicaSet(d *appsv1.Deployment, rsList []*appsv1.ReplicaSet) (map[types.UID][]*corev1.Pod, error) {
+	selector, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return nil, err
+	}
+	pods, err := c.podLister.Pods(d.Namespace).List(selector)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[types.UID][]*corev1.Pod, len(rsList))
+	for _, rs := range rsList {
+		out[rs.UID] = nil
+	}
+	for _, p := range pods {
+		ref := metav1.GetControllerOf(p)
+		if ref == nil {
+			continue
+		}
+		if _, ok := out[ref.UID]; ok {
+			out[ref.UID] = append(out[ref.UID], p)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,501 @@
+package replicaset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
+
+	"github.com/skiff/skiff/internal/controller"
+)
+
+// burstReplicas caps the pods one sync creates or deletes, as upstream's
+// default --replicaset-sync burst.
+const burstReplicas = 500
+
+// Config configures a Controller.
+type Config struct {
+	Client    kubernetes.Interface
+	Informers informers.SharedInformerFactory
+	// Recorder records events; nil drops them.
+	Recorder record.EventRecorder
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// Clock; nil means the real clock.
+	Clock clock.Clock
+}
+
+// Controller keeps the pods of ReplicaSets (or of ReplicationControllers:
+// one Controller manages one kind).
+type Controller struct {
+	kind         workload
+	client       kubernetes.Interface
+	podLister    corelisters.PodLister
+	podControl   PodControl
+	expectations *expectations
+	recorder     record.EventRecorder
+	clock        clock.Clock
+	log          *slog.Logger
+	runner       *controller.Runner
+	// burst caps creations and deletions per sync.
+	burst int
+	// syncHandler is sync; tests may replace it.
+	syncHandler controller.SyncFunc
+}
+
+// NewReplicaSets returns the controller of apps/v1 ReplicaSets.
+func NewReplicaSets(cfg Config) (*Controller, error) {
+	return newController(cfg, replicaSetWorkload(cfg.Client, cfg.Informers))
+}
+
+// NewReplicationControllers returns the controller of v1
+// ReplicationControllers.
+func NewReplicationControllers(cfg Config) (*Controller, error) {
+	return newController(cfg, replicationControllerWorkload(cfg.Client, cfg.Informers))
+}
+
+func newController(cfg Config, kind workload) (*Controller, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	if cfg.Recorder == nil {
+		cfg.Recorder = &record.FakeRecorder{}
+	}
+	pods := cfg.Informers.Core().V1().Pods()
+	c := &Controller{
+		kind:         kind,
+		client:       cfg.Client,
+		podLister:    pods.Lister(),
+		podControl:   clientPodControl{client: cfg.Client, recorder: cfg.Recorder},
+		expectations: newExpectations(cfg.Clock),
+		recorder:     cfg.Recorder,
+		clock:        cfg.Clock,
+		log:          cfg.Logger,
+		burst:        burstReplicas,
+	}
+	c.syncHandler = c.sync
+	c.runner = controller.NewRunner(controller.RunnerConfig{
+		Name:   kind.gvk.Kind,
+		Sync:   func(ctx context.Context, key string) error { return c.syncHandler(ctx, key) },
+		Synced: []cache.InformerSynced{kind.informer.HasSynced, pods.Informer().HasSynced},
+		Logger: cfg.Logger,
+	})
+	if _, err := kind.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.addOwner,
+		UpdateFunc: c.updateOwner,
+		DeleteFunc: c.deleteOwner,
+	}); err != nil {
+		return nil, fmt.Errorf("watch %s: %w", kind.gvk.Kind, err)
+	}
+	if _, err := pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.addPod,
+		UpdateFunc: c.updatePod,
+		DeleteFunc: c.deletePod,
+	}); err != nil {
+		return nil, fmt.Errorf("watch pods: %w", err)
+	}
+	return c, nil
+}
+
+// Run runs workers workers until ctx ends.
+func (c *Controller) Run(ctx context.Context, workers int) { c.runner.Run(ctx, workers) }
+
+func keyOf(namespace, name string) string { return namespace + "/" + name }
+
+func (c *Controller) addOwner(obj any) {
+	if rs, ok := c.kind.convert(obj); ok {
+		c.runner.Enqueue(keyOf(rs.Namespace, rs.Name))
+	}
+}
+
+func (c *Controller) updateOwner(oldObj, newObj any) {
+	oldRS, ok1 := c.kind.convert(oldObj)
+	newRS, ok2 := c.kind.convert(newObj)
+	if !ok1 || !ok2 {
+		return
+	}
+	if oldRS.UID != newRS.UID {
+		// Deleted and recreated under the same name between two events.
+		c.deleteOwner(cache.DeletedFinalStateUnknown{Key: keyOf(oldRS.Namespace, oldRS.Name), Obj: oldObj})
+		c.addOwner(newObj)
+		return
+	}
+	if replicas(oldRS) != replicas(newRS) {
+		c.log.Debug("Replicas changed", "key", keyOf(newRS.Namespace, newRS.Name), "old", replicas(oldRS), "new", replicas(newRS))
+	}
+	c.runner.Enqueue(keyOf(newRS.Namespace, newRS.Name))
+}
+
+func (c *Controller) deleteOwner(obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	rs, ok := c.kind.convert(obj)
+	if !ok {
+		return
+	}
+	key := keyOf(rs.Namespace, rs.Name)
+	c.expectations.forget(key)
+	c.runner.Enqueue(key)
+}
+
+// resolveControllerRef returns the owner ref points to, if it is of this
+// controller's kind and still the same object (same UID).
+func (c *Controller) resolveControllerRef(namespace string, ref *metav1.OwnerReference) *appsv1.ReplicaSet {
+	if ref.Kind != c.kind.gvk.Kind || ref.APIVersion != c.kind.gvk.GroupVersion().String() {
+		return nil
+	}
+	rs, err := c.kind.get(namespace, ref.Name)
+	if err != nil || rs.UID != ref.UID {
+		return nil
+	}
+	return rs
+}
+
+// ownersSelecting returns the objects whose selector matches pod.
+func (c *Controller) ownersSelecting(pod *corev1.Pod) []*appsv1.ReplicaSet {
+	all, err := c.kind.list(pod.Namespace)
+	if err != nil {
+		return nil
+	}
+	var out []*appsv1.ReplicaSet
+	for _, rs := range all {
+		sel, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
+		if err != nil || sel.Empty() || !sel.Matches(labels.Set(pod.Labels)) {
+			continue
+		}
+		out = append(out, rs)
+	}
+	return out
+}
+
+func (c *Controller) addPod(obj any) {
+	pod := obj.(*corev1.Pod)
+	if pod.DeletionTimestamp != nil {
+		c.deletePod(pod)
+		return
+	}
+	if ref := metav1.GetControllerOf(pod); ref != nil {
+		rs := c.resolveControllerRef(pod.Namespace, ref)
+		if rs == nil {
+			return
+		}
+		key := keyOf(rs.Namespace, rs.Name)
+		c.expectations.creationObserved(key)
+		c.runner.Enqueue(key)
+		return
+	}
+	for _, rs := range c.ownersSelecting(pod) {
+		c.runner.Enqueue(keyOf(rs.Namespace, rs.Name))
+	}
+}
+
+func (c *Controller) updatePod(oldObj, newObj any) {
+	oldPod, cur := oldObj.(*corev1.Pod), newObj.(*corev1.Pod)
+	if oldPod.ResourceVersion == cur.ResourceVersion {
+		return // periodic resync
+	}
+	labelsChanged := !labels.Equals(oldPod.Labels, cur.Labels)
+	if cur.DeletionTimestamp != nil {
+		// Graceful deletion began: the pod no longer counts, so act now
+		// rather than when the node confirms. Tell the old owner too if
+		// the labels moved it.
+		c.deletePod(cur)
+		if labelsChanged {
+			c.deletePod(oldPod)
+		}
+		return
+	}
+	curRef, oldRef := metav1.GetControllerOf(cur), metav1.GetControllerOf(oldPod)
+	if oldRef != nil && (curRef == nil || oldRef.UID != curRef.UID) {
+		if rs := c.resolveControllerRef(oldPod.Namespace, oldRef); rs != nil {
+			c.runner.Enqueue(keyOf(rs.Namespace, rs.Name))
+		}
+	}
+	if curRef != nil {
+		rs := c.resolveControllerRef(cur.Namespace, curRef)
+		if rs == nil {
+			return
+		}
+		key := keyOf(rs.Namespace, rs.Name)
+		c.runner.Enqueue(key)
+		// Availability needs another look once minReadySeconds pass.
+		if !isPodReady(oldPod) && isPodReady(cur) && rs.Spec.MinReadySeconds > 0 {
+			c.runner.EnqueueAfter(key, time.Duration(rs.Spec.MinReadySeconds)*time.Second+time.Second)
+		}
+		return
+	}
+	if labelsChanged || oldRef != nil {
+		for _, rs := range c.ownersSelecting(cur) {
+			c.runner.Enqueue(keyOf(rs.Namespace, rs.Name))
+		}
+	}
+}
+
+func (c *Controller) deletePod(obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	ref := metav1.GetControllerOf(pod)
+	if ref == nil {
+		return
+	}
+	rs := c.resolveControllerRef(pod.Namespace, ref)
+	if rs == nil {
+		return
+	}
+	key := keyOf(rs.Namespace, rs.Name)
+	c.expectations.deletionObserved(key, keyOf(pod.Namespace, pod.Name))
+	c.runner.Enqueue(key)
+}
+
+// sync makes the pods of the object named by key match its spec and
+// writes its status.
+func (c *Controller) sync(ctx context.Context, key string) error {
+	namespace, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return nil // a malformed key never becomes valid
+	}
+	log := c.log.With("key", key)
+	cached, err := c.kind.get(namespace, name)
+	if apierrors.IsNotFound(err) {
+		c.expectations.forget(key)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	rs := cached.DeepCopy()
+	selector, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
+	if err != nil {
+		log.Info("Invalid selector", "err", err)
+		return nil
+	}
+	needsSync := c.expectations.satisfied(key) && rs.DeletionTimestamp == nil
+
+	all, err := c.podLister.Pods(namespace).List(labels.Everything())
+	if err != nil {
+		return err
+	}
+	pods, err := c.claimPods(ctx, rs, selector, filterActivePods(all))
+	if err != nil {
+		return err
+	}
+
+	var manageErr error
+	if needsSync {
+		manageErr = c.manageReplicas(ctx, rs, pods, all)
+	}
+	st := calculateStatus(rs, pods, manageErr, c.clock.Now())
+	updated, err := c.writeStatus(ctx, rs, st)
+	if err != nil {
+		return errors.Join(manageErr, err)
+	}
+	if manageErr == nil && updated.Spec.MinReadySeconds > 0 &&
+		updated.Status.ReadyReplicas == replicas(updated) && updated.Status.AvailableReplicas != replicas(updated) {
+		c.runner.EnqueueAfter(key, time.Duration(updated.Spec.MinReadySeconds)*time.Second)
+	}
+	return manageErr
+}
+
+// claimPods returns the active pods rs controls after adopting matching
+// orphans and releasing owned pods that no longer match.
+func (c *Controller) claimPods(ctx context.Context, rs *appsv1.ReplicaSet, selector labels.Selector, pods []*corev1.Pod) ([]*corev1.Pod, error) {
+	var (
+		claimed  []*corev1.Pod
+		errs     []error
+		adoptErr error
+		checked  bool
+	)
+	canAdopt := func() error {
+		if !checked {
+			checked = true
+			fresh, err := c.kind.getLive(ctx, rs.Namespace, rs.Name)
+			switch {
+			case err != nil:
+				adoptErr = err
+			case fresh.UID != rs.UID:
+				adoptErr = fmt.Errorf("original %s %s/%s is gone: got uid %v, wanted %v", c.kind.gvk.Kind, rs.Namespace, rs.Name, fresh.UID, rs.UID)
+			case fresh.DeletionTimestamp != nil:
+				adoptErr = fmt.Errorf("%s %s/%s has just been deleted at %v", c.kind.gvk.Kind, rs.Namespace, rs.Name, fresh.DeletionTimestamp)
+			}
+		}
+		return adoptErr
+	}
+	ref := c.controllerRef(rs)
+	for _, pod := range pods {
+		owner := metav1.GetControllerOf(pod)
+		if owner != nil {
+			if owner.UID != rs.UID {
+				continue
+			}
+			if selector.Matches(labels.Set(pod.Labels)) {
+				claimed = append(claimed, pod)
+				continue
+			}
+			if rs.DeletionTimestamp != nil {
+				continue
+			}
+			err := c.podControl.PatchPod(ctx, pod.Namespace, pod.Name, releasePatch(rs.UID, pod.UID))
+			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) {
+				errs = append(errs, fmt.Errorf("release pod %s/%s: %w", pod.Namespace, pod.Name, err))
+			}
+			continue
+		}
+		if rs.DeletionTimestamp != nil || pod.DeletionTimestamp != nil || !selector.Matches(labels.Set(pod.Labels)) {
+			continue
+		}
+		if err := canAdopt(); err != nil {
+			errs = append(errs, fmt.Errorf("adopt pod %s/%s: %w", pod.Namespace, pod.Name, err))
+			continue
+		}
+		if err := c.podControl.PatchPod(ctx, pod.Namespace, pod.Name, adoptPatch(ref, pod.UID)); err != nil {
+			if !apierrors.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("adopt pod %s/%s: %w", pod.Namespace, pod.Name, err))
+			}
+			continue
+		}
+		claimed = append(claimed, pod)
+	}
+	return claimed, errors.Join(errs...)
+}
+
+func (c *Controller) controllerRef(rs *appsv1.ReplicaSet) metav1.OwnerReference {
+	t := true
+	return metav1.OwnerReference{
+		APIVersion: c.kind.gvk.GroupVersion().String(), Kind: c.kind.gvk.Kind,
+		Name: rs.Name, UID: rs.UID, Controller: &t, BlockOwnerDeletion: &t,
+	}
+}
+
+// manageReplicas creates or deletes pods so that rs has spec.replicas
+// active pods, at most c.burst per call. pods are the claimed active pods,
+// all every pod of the namespace (for co-location ranks).
+func (c *Controller) manageReplicas(ctx context.Context, rs *appsv1.ReplicaSet, pods, all []*corev1.Pod) error {
+	key := keyOf(rs.Namespace, rs.Name)
+	diff := len(pods) - int(replicas(rs))
+	obj := c.kind.eventObject(rs)
+	switch {
+	case diff < 0:
+		n := min(-diff, c.burst)
+		c.expectations.expectCreations(key, n)
+		ref := c.controllerRef(rs)
+		created, err := slowStartBatch(n, 1, func() error {
+			err := c.podControl.CreatePod(ctx, rs.Namespace, &rs.Spec.Template, obj, &ref)
+			if err != nil && apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+				return nil // the namespace is going away; nothing to retry
+			}
+			return err
+		})
+		for range n - created {
+			c.expectations.creationObserved(key)
+		}
+		return err
+	case diff > 0:
+		n := min(diff, c.burst)
+		victims := podsToDelete(pods, c.relatedPods(rs, all), n, c.clock.Now())
+		podKeys := make([]string, len(victims))
+		for i, p := range victims {
+			podKeys[i] = keyOf(p.Namespace, p.Name)
+		}
+		c.expectations.expectDeletions(key, podKeys)
+		var (
+			wg   sync.WaitGroup
+			mu   sync.Mutex
+			errs []error
+		)
+		for i, p := range victims {
+			wg.Go(func() {
+				err := c.podControl.DeletePod(ctx, p.Namespace, p.Name, obj)
+				if err == nil {
+					return
+				}
+				c.expectations.deletionObserved(key, podKeys[i])
+				if !apierrors.IsNotFound(err) {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
+	return nil
+}
+
+// relatedPods returns the active pods controlled by rs or by objects that
+// share rs's controller (the other ReplicaSets of its Deployment).
+func (c *Controller) relatedPods(rs *appsv1.ReplicaSet, all []*corev1.Pod) []*corev1.Pod {
+	owners := map[types.UID]bool{rs.UID: true}
+	if parent := metav1.GetControllerOf(rs); parent != nil {
+		if siblings, err := c.kind.list(rs.Namespace); err == nil {
+			for _, s := range siblings {
+				if p := metav1.GetControllerOf(s); p != nil && p.UID == parent.UID {
+					owners[s.UID] = true
+				}
+			}
+		}
+	}
+	var out []*corev1.Pod
+	for _, p := range all {
+		if ref := metav1.GetControllerOf(p); ref != nil && owners[ref.UID] && isPodActive(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// slowStartBatch calls fn count times in batches of growing size
+// (initial, then doubling), the calls of one batch in parallel. It stops
+// after the first batch in which any call fails, so that a systematic
+// failure (quota, admission) costs few calls, and returns how many calls
+// succeeded with the errors of the failing batch.
+func slowStartBatch(count, initial int, fn func() error) (int, error) {
+	remaining, successes := count, 0
+	for batch := min(remaining, initial); batch > 0; batch = min(2*batch, remaining) {
+		var (
+			wg   sync.WaitGroup
+			mu   sync.Mutex
+			errs []error
+		)
+		for range batch {
+			wg.Go(func() {
+				if err := fn(); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		successes += batch - len(errs)
+		if len(errs) > 0 {
+			return successes, errs[0]
+		}
+		remaining -= batch
+	}
+	return successes, nil
+}
