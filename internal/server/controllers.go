@@ -13,7 +13,9 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/skiff/skiff/internal/controller"
+	"github.com/skiff/skiff/internal/controller/deployment"
 	"github.com/skiff/skiff/internal/controller/namespace"
+	"github.com/skiff/skiff/internal/controller/replicaset"
 	"github.com/skiff/skiff/internal/controller/rootcacert"
 	"github.com/skiff/skiff/internal/controller/serviceaccount"
 )
@@ -61,6 +63,9 @@ func (s *Server) controllers() []controller.Descriptor {
 			}
 			return ctl.Run, nil
 		}},
+		replicaset.Descriptor(),
+		replicaset.ReplicationControllerDescriptor(),
+		deployment.Descriptor(),
 	}
 }
 
