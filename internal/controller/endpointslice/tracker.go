@@ -22,7 +22,9 @@ type tracker struct {
 func newTracker() *tracker { return &tracker{written: map[string]map[types.UID]string{}} }
 
 // wrote records a create or update of s for the service key.
-func (t *tracker) wrote(key string, s *discoveryv1.EndpointSlice) { t.set(key, s.UID, s.ResourceVersion) }
+func (t *tracker) wrote(key string, s *discoveryv1.EndpointSlice) {
+	t.set(key, s.UID, s.ResourceVersion)
+}
 
 // deleted records a delete of s for the service key.
 func (t *tracker) deleted(key string, s *discoveryv1.EndpointSlice) { t.set(key, s.UID, "") }
