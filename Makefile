@@ -16,6 +16,9 @@ deps: ## install the Debian packages nodes and tests need (when missing)
 build: ## build the skiff binary
 	$(GO) build -o $(BIN) ./cmd/skiff
 
+images: ## build the pause, busybox and testapp OCI image tarballs into build/images (no downloads)
+	$(GO) run ./images/build -o build/images
+
 up: build ## install what a node needs and start a single-node cluster
 	./hack/up.sh
 
