@@ -40,8 +40,12 @@ const (
 	annotationLeader = "control-plane.alpha.kubernetes.io/leader"
 )
 
-// Descriptor runs the controller in the controller manager.
-var Descriptor = controller.Descriptor{Name: Name, New: func(c controller.Context) (controller.RunFunc, error) {
+// Descriptor returns how the controller manager builds the controller.
+func Descriptor() controller.Descriptor {
+	return controller.Descriptor{Name: Name, New: newFromContext}
+}
+
+func newFromContext(c controller.Context) (controller.RunFunc, error) {
 	ctl := New(Config{
 		Client:    c.Client,
 		Services:  c.Informers.Core().V1().Services(),
@@ -51,7 +55,7 @@ var Descriptor = controller.Descriptor{Name: Name, New: func(c controller.Contex
 		Logger:    c.Logger,
 	})
 	return func(ctx context.Context) { ctl.Run(ctx, DefaultWorkers) }, nil
-}}
+}
 
 // Config configures a Controller.
 type Config struct {
