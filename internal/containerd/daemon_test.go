@@ -1,0 +1,185 @@
+package containerd
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/skiff/skiff/images/imagebuild"
+	"github.com/skiff/skiff/internal/cri"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+func TestConfigTOML(t *testing.T) {
+	t.Parallel()
+	cfg, err := Config{Root: "/var/lib/skiff/agent/containerd", State: "/run/skiff/n1/containerd"}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	toml := cfg.TOML()
+	for _, want := range []string{
+		`root = "/var/lib/skiff/agent/containerd/root"`,
+		`state = "/run/skiff/n1/containerd/state"`,
+		`address = "/run/skiff/n1/containerd/containerd.sock"`,
+		`sandbox_image = "registry.k8s.io/pause:3.10"`,
+		`snapshotter = "overlayfs"`,
+		`SystemdCgroup = false`,
+		`stream_server_port = "0"`,
+		`netns_mounts_under_state_dir = true`,
+		`bin_dir = "/usr/lib/cni"`,
+		`conf_dir = "/var/lib/skiff/agent/containerd/cni/net.d"`,
+		`path = "/var/lib/skiff/agent/containerd/opt"`,
+	} {
+		if !strings.Contains(toml, want+"\n") {
+			t.Errorf("config lacks %s:\n%s", want, toml)
+		}
+	}
+	if strings.Contains(toml, "/var/lib/containerd") || strings.Contains(toml, "/run/containerd") {
+		t.Errorf("config refers to the system containerd's paths:\n%s", toml)
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"no root", Config{State: "/run/x"}},
+		{"no state", Config{Root: "/var/x"}},
+		{"socket too long", Config{Root: "/var/x", State: "/run/" + strings.Repeat("s", 100)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := tc.cfg.withDefaults(); err == nil {
+				t.Error("no error")
+			}
+		})
+	}
+}
+
+func TestUnescapeMount(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{`/a\040b`: "/a b", `/plain`: "/plain", `/x\`: `/x\`, `/t\011`: "/t\t"} {
+		if got := unescapeMount(in); got != want {
+			t.Errorf("unescapeMount(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// requireContainerd skips unless the test runs as root with Debian's
+// containerd, ctr and runc installed.
+func requireContainerd(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	for _, bin := range []string{"containerd", "ctr", "runc", "containerd-shim-runc-v2"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("needs %s", bin)
+		}
+	}
+}
+
+func TestStartImportStop(t *testing.T) {
+	requireContainerd(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	images, err := imagebuild.Build(ctx, imagebuild.Config{OutDir: filepath.Join(dir, "images")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "run")}
+	d, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = d.Stop(context.Background()) // idempotent; the test checks its result
+		if err := Teardown(d.Address(), dir); err != nil {
+			t.Errorf("teardown: %v", err)
+		}
+	})
+	if _, err := Start(ctx, cfg); err == nil || !strings.Contains(err.Error(), "already answers") {
+		t.Errorf("second Start on the same socket: %v, want an error", err)
+	}
+	rt, err := cri.Dial(d.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	v, err := rt.Version(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.RuntimeName != "containerd" || v.RuntimeApiVersion != "v1" {
+		t.Errorf("version %+v", v)
+	}
+	if err := ImportImages(ctx, d.Address(), images...); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range append(append(imagebuild.PauseRefs, imagebuild.BusyboxRefs...), "busybox", "skiff.local/testapp") {
+		st, err := rt.ImageStatus(ctx, &runtimeapi.ImageSpec{Image: ref}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Image == nil {
+			t.Errorf("image %s not found after import", ref)
+		}
+	}
+	pid := d.PID()
+	if err := d.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-d.Done():
+	default:
+		t.Error("Done not closed after Stop")
+	}
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Errorf("containerd %d still runs after Stop", pid)
+	}
+}
+
+func TestSupervisorRestartsContainerd(t *testing.T) {
+	requireContainerd(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	d, err := Start(ctx, Config{Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "run")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = d.Stop(context.Background()) // idempotent
+		if err := Teardown(d.Address(), dir); err != nil {
+			t.Errorf("teardown: %v", err)
+		}
+	})
+	first := d.PID()
+	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := cri.Dial(d.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	for {
+		if pid := d.PID(); pid != 0 && pid != first {
+			if _, err := rt.Version(ctx); err == nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("containerd was not restarted")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
