@@ -14,7 +14,11 @@ import (
 
 	"github.com/skiff/skiff/internal/controller"
 	"github.com/skiff/skiff/internal/controller/deployment"
+	"github.com/skiff/skiff/internal/controller/endpoints"
+	"github.com/skiff/skiff/internal/controller/endpointslice"
+	"github.com/skiff/skiff/internal/controller/gc"
 	"github.com/skiff/skiff/internal/controller/namespace"
+	"github.com/skiff/skiff/internal/controller/podgc"
 	"github.com/skiff/skiff/internal/controller/replicaset"
 	"github.com/skiff/skiff/internal/controller/rootcacert"
 	"github.com/skiff/skiff/internal/controller/serviceaccount"
@@ -66,6 +70,10 @@ func (s *Server) controllers() []controller.Descriptor {
 		replicaset.Descriptor(),
 		replicaset.ReplicationControllerDescriptor(),
 		deployment.Descriptor(),
+		gc.Descriptor(s.clientConfig),
+		endpoints.Descriptor(),
+		endpointslice.Descriptor(),
+		podgc.Descriptor(podgc.DefaultTerminatedPodThreshold),
 	}
 }
 
