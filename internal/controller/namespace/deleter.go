@@ -141,7 +141,7 @@ func (d *deleter) markTerminating(ctx context.Context, ns *corev1.Namespace) (*c
 	if ns.DeletionTimestamp.IsZero() || ns.Status.Phase == corev1.NamespaceTerminating {
 		return ns, nil
 	}
-	upd := &corev1.Namespace{ObjectMeta: ns.ObjectMeta, Status: ns.Status}
+	upd := &corev1.Namespace{ObjectMeta: ns.ObjectMeta, Spec: ns.Spec, Status: ns.Status}
 	upd.Status.Phase = corev1.NamespaceTerminating
 	return d.namespaces.UpdateStatus(ctx, upd, metav1.UpdateOptions{})
 }
@@ -216,8 +216,9 @@ type resource struct {
 	canList, canDeleteCollection bool
 }
 
-// deletableResources picks the resources whose verbs include delete; it
-// returns the group versions it could not parse as one error.
+// deletableResources picks the namespaced resources whose verbs include
+// delete, subresources aside; it returns the group versions it could not
+// parse as one error.
 func deletableResources(lists []*metav1.APIResourceList) ([]resource, error) {
 	var out []resource
 	var errs []error
@@ -232,7 +233,7 @@ func deletableResources(lists []*metav1.APIResourceList) ([]resource, error) {
 			continue
 		}
 		for _, r := range l.APIResources {
-			if strings.Contains(r.Name, "/") || !hasVerb(r.Verbs, "delete") {
+			if !r.Namespaced || strings.Contains(r.Name, "/") || !hasVerb(r.Verbs, "delete") {
 				continue
 			}
 			gvr := gv.WithResource(r.Name)
