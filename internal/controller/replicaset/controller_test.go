@@ -115,7 +115,7 @@ func rsObj(name string, replicas int32) *appsv1.ReplicaSet {
 type podOpt func(*corev1.Pod)
 
 func onNode(n string) podOpt { return func(p *corev1.Pod) { p.Spec.NodeName = n } }
-func running() podOpt         { return func(p *corev1.Pod) { p.Status.Phase = corev1.PodRunning } }
+func running() podOpt        { return func(p *corev1.Pod) { p.Status.Phase = corev1.PodRunning } }
 func readySince(d time.Duration) podOpt {
 	return func(p *corev1.Pod) {
 		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{
