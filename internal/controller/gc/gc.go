@@ -89,6 +89,8 @@ type Controller struct {
 	log       *slog.Logger
 	runner    *controller.Runner
 	monitors  *monitors
+	// hasSynced reports whether the caches are filled (a test seam).
+	hasSynced func() bool
 	// rediscover asks for a discovery resync (CRDs changed).
 	rediscover chan struct{}
 
@@ -112,6 +114,7 @@ func New(cfg Config) *Controller {
 		log: cfg.Logger, rediscover: make(chan struct{}, 1), absent: map[string]bool{},
 	}
 	c.monitors = &monitors{client: cfg.Metadata, handlers: c.handlers, log: cfg.Logger}
+	c.hasSynced = c.monitors.synced
 	c.runner = controller.NewRunner(controller.RunnerConfig{
 		Name: Name, Sync: c.sync, Logger: cfg.Logger, Synced: []cache.InformerSynced{c.monitors.synced},
 	})
@@ -266,7 +269,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return nil //nolint:nilerr // a malformed key can never succeed
 	}
-	if !c.monitors.synced() {
+	if !c.hasSynced() {
 		return controller.RequeueAfter(notSyncedRetry, errors.New("informers not synced"))
 	}
 	latest, err := c.md.Resource(it.gvr).Namespace(it.namespace).Get(ctx, it.name, metav1.GetOptions{})
