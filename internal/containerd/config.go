@@ -3,6 +3,7 @@ package containerd
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -47,6 +48,12 @@ type Config struct {
 	// StartTimeout bounds how long Start waits for the CRI to answer
 	// (default 30 s); the context given to Start may end it earlier.
 	StartTimeout time.Duration
+	// RestrictOOMScoreAdj keeps the OOM score adjustments the CRI gives
+	// containers (the sandbox's -998, Guaranteed pods' -997) no lower than
+	// containerd's own. Start turns it on when the process lacks
+	// CAP_SYS_RESOURCE (as inside another container, where runc cannot
+	// lower oom_score_adj and every sandbox would fail to start).
+	RestrictOOMScoreAdj bool
 	// Logger receives the Daemon's own messages (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -81,6 +88,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.StartTimeout == 0 {
 		cfg.StartTimeout = 30 * time.Second
+	}
+	if !cfg.RestrictOOMScoreAdj && !hasCapSysResource() {
+		cfg.RestrictOOMScoreAdj = true
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -131,6 +141,7 @@ func (cfg Config) TOML() string {
 	w("    enable_selinux = false")
 	w("    disable_tcp_service = true")
 	w("    netns_mounts_under_state_dir = true")
+	w("    restrict_oom_score_adj = %t", cfg.RestrictOOMScoreAdj)
 	w("    [plugins.\"io.containerd.grpc.v1.cri\".containerd]")
 	w("      snapshotter = \"overlayfs\"")
 	w("      default_runtime_name = \"runc\"")
@@ -143,4 +154,24 @@ func (cfg Config) TOML() string {
 	w("      conf_dir = %s", q(cfg.CNIConfDir))
 	w("      max_conf_num = 1")
 	return b.String()
+}
+
+// capSysResource is CAP_SYS_RESOURCE's bit in the capability sets.
+const capSysResource = 24
+
+// hasCapSysResource reports whether this process has CAP_SYS_RESOURCE in
+// its effective set (what lowering oom_score_adj needs). It says yes when
+// it cannot tell.
+func hasCapSysResource() bool {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return true
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err != nil || caps&(1<<capSysResource) != 0
+		}
+	}
+	return true
 }

@@ -17,7 +17,7 @@ import (
 
 func TestConfigTOML(t *testing.T) {
 	t.Parallel()
-	cfg, err := Config{Root: "/var/lib/skiff/agent/containerd", State: "/run/skiff/n1/containerd"}.withDefaults()
+	cfg, err := Config{Root: "/var/lib/skiff/agent/containerd", State: "/run/skiff/n1/containerd", RestrictOOMScoreAdj: true}.withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,6 +32,7 @@ func TestConfigTOML(t *testing.T) {
 		`stream_server_port = "0"`,
 		`netns_mounts_under_state_dir = true`,
 		`bin_dir = "/usr/lib/cni"`,
+		`restrict_oom_score_adj = true`,
 		`conf_dir = "/var/lib/skiff/agent/containerd/cni/net.d"`,
 		`path = "/var/lib/skiff/agent/containerd/opt"`,
 	} {

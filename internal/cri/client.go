@@ -226,13 +226,24 @@ func (c *Client) ImageStatus(ctx context.Context, image *runtimeapi.ImageSpec, v
 	return resp, wrap(err, "image status", image.GetImage())
 }
 
-// ListImages implements ImageManager.
+// ListImages implements ImageManager. The filter is applied here too,
+// because containerd 1.6 ignores it.
 func (c *Client) ListImages(ctx context.Context, filter *runtimeapi.ImageFilter) ([]*runtimeapi.Image, error) {
 	resp, err := c.images.ListImages(ctx, &runtimeapi.ListImagesRequest{Filter: filter})
 	if err != nil {
 		return nil, wrap(err, "list images", "")
 	}
-	return resp.Images, nil
+	want := filter.GetImage().GetImage()
+	if want == "" {
+		return resp.Images, nil
+	}
+	var out []*runtimeapi.Image
+	for _, img := range resp.Images {
+		if MatchImage(img, want) {
+			out = append(out, img)
+		}
+	}
+	return out, nil
 }
 
 // RemoveImage implements ImageManager.
