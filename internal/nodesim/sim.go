@@ -254,8 +254,8 @@ func (s *Simulator) track(n *node) {
 	i := s.seq
 	s.seq++
 	s.nodes[n.name()] = n
-	n.tasks[leaseTask] = &task{node: n, kind: leaseTask, due: now.Add(spread(i, s.cfg.HeartbeatInterval))}
-	n.tasks[statusTask] = &task{node: n, kind: statusTask, due: now.Add(spread(i, s.cfg.StatusInterval))}
+	n.tasks[leaseTask] = &task{node: n, kind: leaseTask, due: now.Add(spread(i+1, s.cfg.HeartbeatInterval))}
+	n.tasks[statusTask] = &task{node: n, kind: statusTask, due: now.Add(spread(i+1, s.cfg.StatusInterval))}
 	heap.Push(&s.sched, n.tasks[leaseTask])
 	heap.Push(&s.sched, n.tasks[statusTask])
 	s.mu.Unlock()
@@ -602,6 +602,11 @@ func (s *Simulator) syncPod(ctx context.Context, key string) error {
 		in.podIP = ip.String()
 	}
 	st, after := computeStatus(pod, in)
+	// Arm the wake-up before writing, so that whoever sees the status
+	// written also finds the timer set (tests step a fake clock then).
+	if after > 0 {
+		s.wakeAt(key, now.Add(after))
+	}
 	if !apiequality.Semantic.DeepEqual(st, pod.Status) {
 		p := pod.DeepCopy()
 		p.Status = st
@@ -614,9 +619,6 @@ func (s *Simulator) syncPod(ctx context.Context, key string) error {
 	}
 	if st.Phase == corev1.PodSucceeded || st.Phase == corev1.PodFailed {
 		n.releasePodIP(key)
-	}
-	if after > 0 {
-		s.wakeAt(key, now.Add(after))
 	}
 	return nil
 }
