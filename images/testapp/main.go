@@ -12,6 +12,10 @@
 //	POST /exit?code=N answers, then exits with code N
 //	POST /hog?mb=N    allocates and touches N MiB more (to hit a memory limit)
 //
+// `testapp get URL` is a tiny HTTP client for exec probes and connectivity
+// checks from inside the image (which has no shell): it prints the body and
+// exits 0 on a 2xx answer, 1 otherwise.
+//
 // On SIGTERM or SIGINT it waits -term-delay (or $TERM_DELAY, a duration)
 // and exits 0, so graceful termination can be observed.
 package main
@@ -35,6 +39,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "get" {
+		os.Exit(get(os.Stdout, os.Args[2]))
+	}
 	port := flag.String("port", envOr("PORT", "8080"), "HTTP `port`")
 	echoPort := flag.String("echo-port", envOr("ECHO_PORT", "9000"), "TCP echo `port`")
 	termDelay := flag.Duration("term-delay", durationEnv("TERM_DELAY"), "wait this long after SIGTERM before exiting")
@@ -64,6 +71,23 @@ func main() {
 		log.Fatalf("testapp: %v", err)
 	}
 	select {} // the signal goroutine exits the process
+}
+
+// get fetches url, copies the body to w and returns the exit code.
+func get(w io.Writer, url string) int {
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testapp get:", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(w, resp.Body) // a short body still tells the status
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		fmt.Fprintln(os.Stderr, "testapp get:", resp.Status)
+		return 1
+	}
+	return 0
 }
 
 func envOr(key, def string) string {

@@ -64,6 +64,14 @@ func TestEndpoints(t *testing.T) {
 	if got := out.String(); got != "hello\n" {
 		t.Errorf("stdout %q, want %q", got, "hello\n")
 	}
+	var got bytes.Buffer
+	if code := get(&got, srv.URL+"/readyz"); code != 1 || got.String() != "fail\n" {
+		t.Errorf("get /readyz = %d %q, want 1 %q", code, got.String(), "fail\n")
+	}
+	got.Reset()
+	if code := get(&got, srv.URL+"/healthz"); code != 0 || got.String() != "ok\n" {
+		t.Errorf("get /healthz = %d %q, want 0 %q", code, got.String(), "ok\n")
+	}
 	if _, body := do("GET", "/env"); !strings.Contains(body, "PATH=") {
 		t.Errorf("/env lacks PATH: %q", body)
 	}

@@ -149,6 +149,8 @@ func (cfg Config) TOML() string {
 	w("        runtime_type = \"io.containerd.runc.v2\"")
 	w("        [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]")
 	w("          SystemdCgroup = false")
+	// runc's state would otherwise go to /run/containerd/runc.
+	w("          Root = %s", q(filepath.Join(cfg.State, "runc")))
 	w("    [plugins.\"io.containerd.grpc.v1.cri\".cni]")
 	w("      bin_dir = %s", q(cfg.CNIBinDir))
 	w("      conf_dir = %s", q(cfg.CNIConfDir))

@@ -33,6 +33,7 @@ func TestConfigTOML(t *testing.T) {
 		`netns_mounts_under_state_dir = true`,
 		`bin_dir = "/usr/lib/cni"`,
 		`restrict_oom_score_adj = true`,
+		`Root = "/run/skiff/n1/containerd/runc"`,
 		`conf_dir = "/var/lib/skiff/agent/containerd/cni/net.d"`,
 		`path = "/var/lib/skiff/agent/containerd/opt"`,
 	} {
@@ -182,5 +183,109 @@ func TestSupervisorRestartsContainerd(t *testing.T) {
 			t.Fatal("containerd was not restarted")
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+}
+
+// TestTeardownKillsOrphans stops containerd while a container runs (its
+// shim survives, as it must) and checks that Teardown kills the shim and
+// the container and leaves no mount behind.
+func TestTeardownKillsOrphans(t *testing.T) {
+	requireContainerd(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	images, err := imagebuild.Build(ctx, imagebuild.Config{OutDir: filepath.Join(dir, "images")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Start(ctx, Config{Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "run")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = d.Stop(context.Background()) // idempotent
+		_ = Teardown(d.Address(), dir)   // the test checks the first call
+	})
+	if err := ImportImages(ctx, d.Address(), images...); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := cri.Dial(d.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	sbCfg := &runtimeapi.PodSandboxConfig{
+		Metadata: &runtimeapi.PodSandboxMetadata{Name: "orphan", Namespace: "test", Uid: "u1"},
+		Linux: &runtimeapi.LinuxPodSandboxConfig{SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
+			NamespaceOptions: &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE},
+		}},
+	}
+	sb, err := rt.RunPodSandbox(ctx, sbCfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := rt.CreateContainer(ctx, sb, &runtimeapi.ContainerConfig{
+		Metadata: &runtimeapi.ContainerMetadata{Name: "sleep"},
+		Image:    &runtimeapi.ImageSpec{Image: "busybox"},
+		Command:  []string{"sleep", "3600"},
+	}, sbCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.StartContainer(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	shims, err := ShimPIDs(d.Address())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shims) == 0 {
+		t.Fatal("no shim outlived containerd")
+	}
+	found, err := findShims(d.Address())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sockets []string
+	for _, s := range found {
+		sock := s.socketPath(d.Address())
+		if _, err := os.Stat(sock); err != nil {
+			t.Errorf("shim %d (%s/%s): socket: %v", s.pid, s.namespace, s.id, err)
+		}
+		sockets = append(sockets, sock)
+	}
+	orphans := descendants(shims)
+	if err := Teardown(d.Address(), dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range orphans {
+		for {
+			// A killed child of this process's tree would linger as a
+			// zombie only if we were its parent; these are reparented.
+			err := syscall.Kill(pid, 0)
+			if err != nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("process %d survived Teardown", pid)
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	for _, sock := range sockets {
+		if _, err := os.Stat(sock); err == nil {
+			t.Errorf("shim socket %s left behind", sock)
+		}
+	}
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(mounts), dir) {
+		t.Errorf("mounts left under %s:\n%s", dir, mounts)
 	}
 }

@@ -3,6 +3,8 @@ package containerd
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -19,42 +21,97 @@ import (
 // serve the containerd at address: they run with "-address <address>" and
 // keep containers alive after containerd stops.
 func ShimPIDs(address string) ([]int, error) {
+	shims, err := findShims(address)
+	pids := make([]int, 0, len(shims))
+	for _, s := range shims {
+		pids = append(pids, s.pid)
+	}
+	return pids, err
+}
+
+// shim is a running containerd-shim process.
+type shim struct {
+	pid           int
+	namespace, id string
+}
+
+// shimSocketDir is where containerd 1.6 puts shim sockets whatever its
+// configured state directory (defaults.DefaultStateDir + "/s").
+const shimSocketDir = "/run/containerd/s"
+
+// socketPath returns the socket containerd 1.6 gives the shim of (ns, id)
+// for the containerd at address: the SHA-256 of "<address>/<ns>/<id>".
+func (s shim) socketPath(address string) string {
+	sum := sha256.Sum256([]byte(filepath.Join(address, s.namespace, s.id)))
+	return filepath.Join(shimSocketDir, hex.EncodeToString(sum[:]))
+}
+
+func findShims(address string) ([]shim, error) {
 	procs, err := filepath.Glob("/proc/[0-9]*/cmdline")
 	if err != nil {
 		return nil, err
 	}
-	want := []byte("\x00-address\x00" + address + "\x00")
-	var pids []int
+	var shims []shim
 	for _, p := range procs {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			continue // the process exited meanwhile
 		}
-		if !bytes.Contains(b, []byte("containerd-shim")) || !bytes.Contains(append(b, 0), want) {
+		args := strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+		if len(args) == 0 || !strings.Contains(filepath.Base(args[0]), "containerd-shim") {
+			continue
+		}
+		s := shim{}
+		ours := false
+		for i := 0; i+1 < len(args); i++ {
+			switch args[i] {
+			case "-address":
+				ours = args[i+1] == address
+			case "-namespace":
+				s.namespace = args[i+1]
+			case "-id":
+				s.id = args[i+1]
+			}
+		}
+		if !ours {
 			continue
 		}
 		if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
-			pids = append(pids, pid)
+			s.pid = pid
+			shims = append(shims, s)
 		}
 	}
-	return pids, nil
+	return shims, nil
 }
 
 // Teardown is the last resort of a node reset or a failed test, after
 // containerd has stopped: it kills the shims of the containerd at address
-// together with their containers (every descendant), then lazily unmounts
-// every mount under dirs (overlay root filesystems, sandbox /dev/shm, network
-// namespaces), deepest first. Never call it while the node's containers
-// should keep running.
+// together with their containers (every descendant) and removes their
+// sockets from /run/containerd/s, then lazily unmounts every mount under
+// dirs (overlay root filesystems, sandbox /dev/shm, network namespaces),
+// deepest first. Never call it while the node's containers should keep
+// running.
 func Teardown(address string, dirs ...string) error {
-	shims, err := ShimPIDs(address)
+	shims, err := findShims(address)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, pid := range descendants(shims) {
+	pids := make([]int, 0, len(shims))
+	for _, s := range shims {
+		pids = append(pids, s.pid)
+	}
+	for _, pid := range descendants(pids) {
 		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
 			errs = append(errs, fmt.Errorf("kill %d: %w", pid, err))
+		}
+	}
+	for _, s := range shims {
+		if s.id == "" || s.namespace == "" {
+			continue
+		}
+		if err := os.Remove(s.socketPath(address)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
 		}
 	}
 	if err := unmountUnder(dirs...); err != nil {
