@@ -112,6 +112,15 @@ func runServer(args []string, stderr io.Writer) int {
 	log := newLogger(stderr, cfg.Debug)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if addr := os.Getenv(pprofEnv); addr != "" {
+		wait, err := servePprof(ctx, addr, log)
+		if err != nil {
+			fmt.Fprintf(stderr, "skiff server: %v\n", err)
+			return 2
+		}
+		defer wait()
+		defer stop() // the pprof server ends with ctx, before wait
+	}
 	if err := server.Run(ctx, cfg, log, nil); err != nil {
 		fmt.Fprintf(stderr, "skiff server: %v\n", err)
 		return 1
