@@ -113,7 +113,8 @@ type Config struct {
 
 	// PodWorkers is how many pods are synced at once; default 8.
 	PodWorkers int
-	// HeartbeatWorkers is how many heartbeats are sent at once; default 16.
+	// HeartbeatWorkers is how many heartbeats (and registrations) are
+	// sent at once; default 32.
 	HeartbeatWorkers int
 	// Clock defaults to the real clock.
 	Clock clock.WithDelayedExecution
@@ -150,7 +151,7 @@ func (c *Config) setDefaults() {
 		c.PodWorkers = 8
 	}
 	if c.HeartbeatWorkers <= 0 {
-		c.HeartbeatWorkers = 16
+		c.HeartbeatWorkers = 32
 	}
 	if c.Clock == nil {
 		c.Clock = clock.RealClock{}

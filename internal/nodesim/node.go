@@ -150,19 +150,26 @@ func (s *Simulator) register(ctx context.Context, n *node) error {
 	created, err := s.cfg.Client.CoreV1().Nodes().Create(ctx, obj, metav1.CreateOptions{})
 	switch {
 	case apierrors.IsAlreadyExists(err):
+		// A node of that name is back: adopt it and refresh its status.
 		created, err = s.cfg.Client.CoreV1().Nodes().Get(ctx, n.name(), metav1.GetOptions{})
 		if err != nil {
 			return fmt.Errorf("get node %s: %w", n.name(), err)
 		}
+		if err := s.postStatus(ctx, n, created); err != nil {
+			return err
+		}
 	case err != nil:
 		return fmt.Errorf("create node %s: %w", n.name(), err)
+	case len(created.Status.Conditions) == 0:
+		// A server that drops status on create (the kubelet's registration
+		// relies on it being kept).
+		if err := s.postStatus(ctx, n, created); err != nil {
+			return err
+		}
 	}
 	n.mu.Lock()
 	n.uid = created.UID
 	n.mu.Unlock()
-	if err := s.postStatus(ctx, n, created); err != nil {
-		return err
-	}
 	return s.renewLease(ctx, n)
 }
 
@@ -199,30 +206,29 @@ func (s *Simulator) renewLease(ctx context.Context, n *node) error {
 	leases := s.cfg.Client.CoordinationV1().Leases(LeaseNamespace)
 	now := metav1.NewMicroTime(s.cfg.Clock.Now())
 	if n.lease == nil {
-		l, err := leases.Get(ctx, n.name(), metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			l = &coordinationv1.Lease{
-				ObjectMeta: metav1.ObjectMeta{Name: n.name(), Namespace: LeaseNamespace},
-				Spec: coordinationv1.LeaseSpec{
-					HolderIdentity:       ptr(n.name()),
-					LeaseDurationSeconds: ptr(int32(s.cfg.LeaseDuration / time.Second)),
-				},
-			}
-			if n.uid != "" {
-				l.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: n.name(), UID: n.uid}}
-			}
-			l.Spec.RenewTime = &now
-			created, err := leases.Create(ctx, l, metav1.CreateOptions{})
-			if err != nil {
-				return fmt.Errorf("create lease %s: %w", n.name(), err)
-			}
+		// Create first: on registration the Lease is almost always new.
+		l := &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{Name: n.name(), Namespace: LeaseNamespace},
+			Spec: coordinationv1.LeaseSpec{
+				HolderIdentity:       ptr(n.name()),
+				LeaseDurationSeconds: ptr(int32(s.cfg.LeaseDuration / time.Second)),
+				RenewTime:            &now,
+			},
+		}
+		if n.uid != "" {
+			l.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: n.name(), UID: n.uid}}
+		}
+		created, err := leases.Create(ctx, l, metav1.CreateOptions{})
+		if err == nil {
 			n.lease = created
 			return nil
-		case err != nil:
+		}
+		if !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create lease %s: %w", n.name(), err)
+		}
+		if n.lease, err = leases.Get(ctx, n.name(), metav1.GetOptions{}); err != nil {
 			return fmt.Errorf("get lease %s: %w", n.name(), err)
 		}
-		n.lease = l
 	}
 	l := n.lease.DeepCopy()
 	l.Spec.RenewTime = &now
