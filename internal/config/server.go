@@ -8,6 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"k8s.io/utils/clock"
 )
 
 // Server configures `skiff server`.
@@ -41,6 +44,15 @@ type Server struct {
 	DisableControllers []string
 	// Debug turns on debug logging.
 	Debug bool
+
+	// ControllerClock, when set, is the clock of the controllers that act
+	// on schedules and TTLs (cronjob, ttl-after-finished), so that tests
+	// can step a fake clock through minutes. No flag sets it.
+	ControllerClock clock.WithDelayedExecution
+	// JobBackoff, when positive, replaces the job controller's 10s base
+	// back-off between pod re-creations (its cap keeps upstream's 6m/10s
+	// ratio); tests shorten it. No flag sets it.
+	JobBackoff time.Duration
 }
 
 // DefaultServer returns the defaults of the CLI contract. euid and home

@@ -13,15 +13,18 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/skiff/skiff/internal/controller"
+	"github.com/skiff/skiff/internal/controller/cronjob"
 	"github.com/skiff/skiff/internal/controller/deployment"
 	"github.com/skiff/skiff/internal/controller/endpoints"
 	"github.com/skiff/skiff/internal/controller/endpointslice"
 	"github.com/skiff/skiff/internal/controller/gc"
+	"github.com/skiff/skiff/internal/controller/job"
 	"github.com/skiff/skiff/internal/controller/namespace"
 	"github.com/skiff/skiff/internal/controller/podgc"
 	"github.com/skiff/skiff/internal/controller/replicaset"
 	"github.com/skiff/skiff/internal/controller/rootcacert"
 	"github.com/skiff/skiff/internal/controller/serviceaccount"
+	"github.com/skiff/skiff/internal/controller/ttlafterfinished"
 )
 
 // controllerLease names the Lease that elects the one server running
@@ -74,6 +77,9 @@ func (s *Server) controllers() []controller.Descriptor {
 		endpoints.Descriptor(),
 		endpointslice.Descriptor(),
 		podgc.Descriptor(podgc.DefaultTerminatedPodThreshold),
+		job.Descriptor(job.Options{BackoffBase: s.cfg.JobBackoff}),
+		cronjob.Descriptor(s.cfg.ControllerClock),
+		ttlafterfinished.Descriptor(s.cfg.ControllerClock),
 	}
 }
 

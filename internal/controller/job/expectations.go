@@ -1,0 +1,92 @@
+package job
+
+import (
+	"sync"
+	"time"
+
+	"k8s.io/utils/clock"
+)
+
+// expectationsTTL bounds how long a sync waits for creations and deletions
+// it asked for: after it, the informer is assumed to have missed them and
+// the next sync acts on what it sees.
+const expectationsTTL = 5 * time.Minute
+
+// expectations records, per controller key, the pod creations and
+// deletions still to be observed through the informer. Deletions are
+// tracked by pod key, so a pod seen deleted twice (update with a deletion
+// timestamp, then delete) counts once. Safe for concurrent use.
+type expectations struct {
+	clock clock.PassiveClock
+	mu    sync.Mutex
+	m     map[string]*expectation
+}
+
+type expectation struct {
+	adds     int
+	deleting map[string]bool
+	at       time.Time
+}
+
+func newExpectations(c clock.PassiveClock) *expectations {
+	return &expectations{clock: c, m: map[string]*expectation{}}
+}
+
+// satisfied reports whether key has nothing pending (or its record
+// expired), so that a sync may create or delete pods.
+func (e *expectations) satisfied(key string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	x, ok := e.m[key]
+	if !ok {
+		return true
+	}
+	if x.adds <= 0 && len(x.deleting) == 0 {
+		return true
+	}
+	return e.clock.Since(x.at) > expectationsTTL
+}
+
+// expectCreations replaces key's record with n pending creations.
+func (e *expectations) expectCreations(key string, n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.m[key] = &expectation{adds: n, at: e.clock.Now()}
+}
+
+// expectDeletions replaces key's record with the pods named by podKeys
+// pending deletion.
+func (e *expectations) expectDeletions(key string, podKeys []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	x := &expectation{deleting: make(map[string]bool, len(podKeys)), at: e.clock.Now()}
+	for _, k := range podKeys {
+		x.deleting[k] = true
+	}
+	e.m[key] = x
+}
+
+// creationObserved lowers key's pending creations by one.
+func (e *expectations) creationObserved(key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if x, ok := e.m[key]; ok {
+		x.adds--
+	}
+}
+
+// deletionObserved marks podKey as deleted for key, once.
+func (e *expectations) deletionObserved(key, podKey string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if x, ok := e.m[key]; ok {
+		delete(x.deleting, podKey)
+	}
+}
+
+// forget drops key's record (its object was deleted).
+func (e *expectations) forget(key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.m, key)
+}
