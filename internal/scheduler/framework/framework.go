@@ -1,0 +1,541 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/sets"
+)
+
+// PluginRef names a plugin enabled at an extension point; Weight matters
+// only for Score (0 means 1).
+type PluginRef struct {
+	Name   string
+	Weight int32
+}
+
+// Profile is a resolved scheduling profile: the plugins of each
+// extension point in run order, and each plugin's arguments as JSON.
+type Profile struct {
+	SchedulerName                                                   string
+	PreFilter, Filter, PostFilter, PreScore, Score, Reserve, Permit []PluginRef
+	PreBind, Bind                                                   []PluginRef
+	PluginArgs                                                      map[string][]byte
+	// PercentageOfNodesToScore overrides the scheduler-wide value when
+	// set (0 means adaptive).
+	PercentageOfNodesToScore *int32
+}
+
+// Config configures a Framework.
+type Config struct {
+	Registry Registry
+	Profile  Profile
+	// Snapshot returns the snapshot of the running cycle.
+	Snapshot func() NodeInfoLister
+	// NamespaceLabels looks up namespace labels; nil means none.
+	NamespaceLabels func(ns string) labels.Set
+	// Parallelism bounds concurrent Filter and Score calls (0 means
+	// GOMAXPROCS).
+	Parallelism int
+}
+
+type scorePlugin struct {
+	ScorePlugin
+	weight int64
+}
+
+// Framework runs the plugins of one profile. Its Run methods are safe for
+// concurrent use by different pods.
+type Framework struct {
+	cfg         Config
+	plugins     map[string]Plugin
+	preFilter   []PreFilterPlugin
+	filter      []FilterPlugin
+	postFilter  []PostFilterPlugin
+	preScore    []PreScorePlugin
+	score       []scorePlugin
+	reserve     []ReservePlugin
+	permit      []PermitPlugin
+	preBind     []PreBindPlugin
+	bind        []BindPlugin
+	parallelism int
+}
+
+// New builds every plugin the profile names once and checks each
+// implements the extension points it is enabled at.
+func New(cfg Config) (*Framework, error) {
+	f := &Framework{cfg: cfg, plugins: map[string]Plugin{}, parallelism: cfg.Parallelism}
+	if f.parallelism <= 0 {
+		f.parallelism = runtime.GOMAXPROCS(0)
+	}
+	if f.cfg.NamespaceLabels == nil {
+		f.cfg.NamespaceLabels = func(string) labels.Set { return nil }
+	}
+	p := cfg.Profile
+	get := func(name string) (Plugin, error) {
+		if pl, ok := f.plugins[name]; ok {
+			return pl, nil
+		}
+		factory, ok := cfg.Registry[name]
+		if !ok {
+			return nil, fmt.Errorf("profile %q: plugin %q is not registered", p.SchedulerName, name)
+		}
+		pl, err := factory(p.PluginArgs[name], f)
+		if err != nil {
+			return nil, fmt.Errorf("profile %q: build plugin %s: %w", p.SchedulerName, name, err)
+		}
+		f.plugins[name] = pl
+		return pl, nil
+	}
+	type point struct {
+		name string
+		refs []PluginRef
+		add  func(Plugin, PluginRef) bool
+	}
+	points := []point{
+		{"PreFilter", p.PreFilter, func(pl Plugin, _ PluginRef) bool {
+			x, ok := pl.(PreFilterPlugin)
+			f.preFilter = appendIf(f.preFilter, x, ok)
+			return ok
+		}},
+		{"Filter", p.Filter, func(pl Plugin, _ PluginRef) bool {
+			x, ok := pl.(FilterPlugin)
+			f.filter = appendIf(f.filter, x, ok)
+			return ok
+		}},
+		{"PostFilter", p.PostFilter, func(pl Plugin, _ PluginRef) bool {
+			x, ok := pl.(PostFilterPlugin)
+			f.postFilter = appendIf(f.postFilter, x, ok)
+			return ok
+		}},
+		{"PreScore", p.PreScore, func(pl Plugin, _ PluginRef) bool {
+			x, ok := pl.(PreScorePlugin)
+			f.preScore = appendIf(f.preScore, x, ok)
+			return ok
+		}},
+		{"Score", p.Score, func(pl Plugin, r PluginRef) bool {
+			x, ok := pl.(ScorePlugin)
+			if ok {
+				w := int64(r.Weight)
+				if w == 0 {
+					w = 1
+				}
+				f.score = append(f.score, scorePlugin{x, w})
+			}
+			return ok
+		}},
+		{"Reserve", p.Reserve, func(pl Plugin, _ PluginRef) bool {
+			x, ok := pl.(ReservePlugin)
+			f.reserve = appendIf(f.reserve, x, ok)
+			return ok
+		}},
+		{"Permit", p.Permit, func(pl Plugin, _ PluginRef) bool {
+			x, ok := pl.(PermitPlugin)
+			f.permit = appendIf(f.permit, x, ok)
+			return ok
+		}},
+		{"PreBind", p.PreBind, func(pl Plugin, _ PluginRef) bool {
+			x, ok := pl.(PreBindPlugin)
+			f.preBind = appendIf(f.preBind, x, ok)
+			return ok
+		}},
+		{"Bind", p.Bind, func(pl Plugin, _ PluginRef) bool {
+			x, ok := pl.(BindPlugin)
+			f.bind = appendIf(f.bind, x, ok)
+			return ok
+		}},
+	}
+	for _, pt := range points {
+		seen := sets.New[string]()
+		for _, r := range pt.refs {
+			if seen.Has(r.Name) {
+				return nil, fmt.Errorf("profile %q: plugin %s enabled twice at %s", p.SchedulerName, r.Name, pt.name)
+			}
+			seen.Insert(r.Name)
+			pl, err := get(r.Name)
+			if err != nil {
+				return nil, err
+			}
+			if !pt.add(pl, r) {
+				return nil, fmt.Errorf("profile %q: plugin %s does not implement %s", p.SchedulerName, r.Name, pt.name)
+			}
+		}
+	}
+	if len(f.bind) == 0 {
+		return nil, fmt.Errorf("profile %q: at least one bind plugin is needed", p.SchedulerName)
+	}
+	return f, nil
+}
+
+func appendIf[T any](s []T, x T, ok bool) []T {
+	if ok {
+		return append(s, x)
+	}
+	return s
+}
+
+// ProfileName returns the scheduler name the profile serves.
+func (f *Framework) ProfileName() string { return f.cfg.Profile.SchedulerName }
+
+// Profile returns the profile.
+func (f *Framework) Profile() Profile { return f.cfg.Profile }
+
+// Plugin returns a built plugin by name.
+func (f *Framework) Plugin(name string) Plugin { return f.plugins[name] }
+
+// HasFilterPlugins reports whether any Filter plugin is enabled.
+func (f *Framework) HasFilterPlugins() bool { return len(f.filter) > 0 }
+
+// HasScorePlugins reports whether any Score plugin is enabled.
+func (f *Framework) HasScorePlugins() bool { return len(f.score) > 0 }
+
+// HasPostFilterPlugins reports whether any PostFilter plugin is enabled.
+func (f *Framework) HasPostFilterPlugins() bool { return len(f.postFilter) > 0 }
+
+// SnapshotSharedLister implements Handle.
+func (f *Framework) SnapshotSharedLister() NodeInfoLister { return f.cfg.Snapshot() }
+
+// NamespaceLabels implements Handle.
+func (f *Framework) NamespaceLabels(ns string) labels.Set { return f.cfg.NamespaceLabels(ns) }
+
+// EventsToRegister returns, per plugin name, the events that may make a
+// pod the plugin rejected schedulable; plugins without EnqueueExtensions
+// are absent (any event).
+func (f *Framework) EventsToRegister() map[string][]ClusterEvent {
+	out := map[string][]ClusterEvent{}
+	for name, pl := range f.plugins {
+		if e, ok := pl.(EnqueueExtensions); ok {
+			out[name] = e.EventsToRegister()
+		}
+	}
+	return out
+}
+
+// RunPreFilterPlugins runs every PreFilter. It returns the intersection
+// of their node-name results, a rejection (with the plugin set) or an
+// error status; it records plugins that asked to be skipped in state.
+func (f *Framework) RunPreFilterPlugins(ctx context.Context, state *CycleState, pod *v1.Pod, nodes []*NodeInfo) (*PreFilterResult, *Status, sets.Set[string]) {
+	var result *PreFilterResult
+	skip := map[string]bool{}
+	rejectors := sets.New[string]()
+	for _, pl := range f.preFilter {
+		r, s := pl.PreFilter(ctx, state, pod, nodes)
+		if s.IsSkip() {
+			skip[pl.Name()] = true
+			continue
+		}
+		if !s.IsSuccess() {
+			s.WithPlugin(pl.Name())
+			if s.IsRejected() {
+				rejectors.Insert(pl.Name())
+				return nil, s, rejectors
+			}
+			return nil, AsStatus(fmt.Errorf("running PreFilter plugin %q: %w", pl.Name(), s.AsError())).WithPlugin(pl.Name()), rejectors
+		}
+		if r != nil && r.NodeNames != nil {
+			if result == nil {
+				result = &PreFilterResult{NodeNames: r.NodeNames.Clone()}
+			} else {
+				result.NodeNames = result.NodeNames.Intersection(r.NodeNames)
+			}
+			if result.NodeNames.Len() == 0 {
+				rejectors.Insert(pl.Name())
+				return nil, NewStatus(UnschedulableAndUnresolvable, "node(s) didn't satisfy plugin(s) ["+pl.Name()+"] simultaneously").WithPlugin(pl.Name()), rejectors
+			}
+		}
+	}
+	state.SkipFilterPlugins = skip
+	return result, nil, rejectors
+}
+
+// RunPreFilterExtensionAddPod runs the AddPod extensions.
+func (f *Framework) RunPreFilterExtensionAddPod(ctx context.Context, state *CycleState, pod *v1.Pod, add *PodInfo, nodeInfo *NodeInfo) *Status {
+	for _, pl := range f.preFilter {
+		if state.SkipFilterPlugins[pl.Name()] || pl.PreFilterExtensions() == nil {
+			continue
+		}
+		if s := pl.PreFilterExtensions().AddPod(ctx, state, pod, add, nodeInfo); !s.IsSuccess() {
+			return AsStatus(fmt.Errorf("running AddPod on PreFilter plugin %q: %w", pl.Name(), s.AsError()))
+		}
+	}
+	return nil
+}
+
+// RunPreFilterExtensionRemovePod implements Handle.
+func (f *Framework) RunPreFilterExtensionRemovePod(ctx context.Context, state *CycleState, pod *v1.Pod, remove *PodInfo, nodeInfo *NodeInfo) *Status {
+	for _, pl := range f.preFilter {
+		if state.SkipFilterPlugins[pl.Name()] || pl.PreFilterExtensions() == nil {
+			continue
+		}
+		if s := pl.PreFilterExtensions().RemovePod(ctx, state, pod, remove, nodeInfo); !s.IsSuccess() {
+			return AsStatus(fmt.Errorf("running RemovePod on PreFilter plugin %q: %w", pl.Name(), s.AsError()))
+		}
+	}
+	return nil
+}
+
+// RunFilterPlugins runs the filters against one node in order and returns
+// the first non-success status, with its plugin set.
+func (f *Framework) RunFilterPlugins(ctx context.Context, state *CycleState, pod *v1.Pod, nodeInfo *NodeInfo) *Status {
+	for _, pl := range f.filter {
+		if state.SkipFilterPlugins[pl.Name()] {
+			continue
+		}
+		if s := pl.Filter(ctx, state, pod, nodeInfo); !s.IsSuccess() {
+			if !s.IsRejected() {
+				s = AsStatus(fmt.Errorf("running %q filter plugin: %w", pl.Name(), s.AsError()))
+			}
+			return s.WithPlugin(pl.Name())
+		}
+	}
+	return nil
+}
+
+// RunPostFilterPlugins runs the PostFilter plugins until one succeeds;
+// otherwise it returns an Unschedulable status with their reasons.
+func (f *Framework) RunPostFilterPlugins(ctx context.Context, state *CycleState, pod *v1.Pod, filtered NodeToStatus) (*PostFilterResult, *Status) {
+	var reasons []string
+	var result *PostFilterResult
+	failed := ""
+	for _, pl := range f.postFilter {
+		r, s := pl.PostFilter(ctx, state, pod, filtered)
+		switch {
+		case s.IsSuccess():
+			return r, s
+		case s.Code() == UnschedulableAndUnresolvable:
+			return r, s.WithPlugin(pl.Name())
+		case !s.IsRejected():
+			return nil, AsStatus(s.AsError()).WithPlugin(pl.Name())
+		}
+		if r != nil {
+			result = r
+		}
+		reasons = append(reasons, s.Reasons()...)
+		if failed == "" {
+			failed = pl.Name()
+		}
+	}
+	return result, NewStatus(Unschedulable, reasons...).WithPlugin(failed)
+}
+
+// RunPreScorePlugins runs every PreScore and records the skipped plugins.
+func (f *Framework) RunPreScorePlugins(ctx context.Context, state *CycleState, pod *v1.Pod, nodes []*NodeInfo) *Status {
+	skip := map[string]bool{}
+	for _, pl := range f.preScore {
+		s := pl.PreScore(ctx, state, pod, nodes)
+		if s.IsSkip() {
+			skip[pl.Name()] = true
+			continue
+		}
+		if !s.IsSuccess() {
+			return AsStatus(fmt.Errorf("running PreScore plugin %q: %w", pl.Name(), s.AsError())).WithPlugin(pl.Name())
+		}
+	}
+	state.SkipScorePlugins = skip
+	return nil
+}
+
+// NodePluginScores is a node's weighted score per plugin and in total.
+type NodePluginScores struct {
+	Name       string
+	Scores     []PluginScore
+	TotalScore int64
+}
+
+// PluginScore is one plugin's weighted score.
+type PluginScore struct {
+	Name  string
+	Score int64
+}
+
+// RunScorePlugins scores nodes with every Score plugin, normalizes each
+// plugin's scores, checks their range and applies weights.
+func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod *v1.Pod, nodes []*NodeInfo) ([]NodePluginScores, *Status) {
+	var plugins []scorePlugin
+	for _, pl := range f.score {
+		if !state.SkipScorePlugins[pl.Name()] {
+			plugins = append(plugins, pl)
+		}
+	}
+	all := make([]NodePluginScores, len(nodes))
+	for i, n := range nodes {
+		all[i] = NodePluginScores{Name: n.Node().Name, Scores: make([]PluginScore, 0, len(plugins))}
+	}
+	if len(plugins) == 0 {
+		return all, nil
+	}
+	perPlugin := make([]NodeScoreList, len(plugins))
+	for i := range plugins {
+		perPlugin[i] = make(NodeScoreList, len(nodes))
+	}
+	var (
+		mu      sync.Mutex
+		errStat *Status
+	)
+	f.Parallelize(ctx, len(nodes), func(i int) {
+		for j, pl := range plugins {
+			s, st := pl.Score(ctx, state, pod, nodes[i])
+			if !st.IsSuccess() {
+				mu.Lock()
+				errStat = AsStatus(fmt.Errorf("plugin %q failed with: %w", pl.Name(), st.AsError())).WithPlugin(pl.Name())
+				mu.Unlock()
+				return
+			}
+			perPlugin[j][i] = NodeScore{Name: nodes[i].Node().Name, Score: s}
+		}
+	})
+	if errStat != nil {
+		return nil, errStat
+	}
+	for j, pl := range plugins {
+		if ext := pl.ScoreExtensions(); ext != nil {
+			if st := ext.NormalizeScore(ctx, state, pod, perPlugin[j]); !st.IsSuccess() {
+				return nil, AsStatus(fmt.Errorf("plugin %q failed with: %w", pl.Name(), st.AsError())).WithPlugin(pl.Name())
+			}
+		}
+		for i, ns := range perPlugin[j] {
+			if ns.Score < MinNodeScore || ns.Score > MaxNodeScore {
+				return nil, AsStatus(fmt.Errorf("plugin %q returns an invalid score %v, it should in the range of [%v, %v] after normalizing", pl.Name(), ns.Score, MinNodeScore, MaxNodeScore))
+			}
+			w := ns.Score * pl.weight
+			all[i].Scores = append(all[i].Scores, PluginScore{Name: pl.Name(), Score: w})
+			all[i].TotalScore += w
+		}
+	}
+	return all, nil
+}
+
+// RunReservePluginsReserve runs Reserve in order and stops at the first
+// failure.
+func (f *Framework) RunReservePluginsReserve(ctx context.Context, state *CycleState, pod *v1.Pod, nodeName string) *Status {
+	for _, pl := range f.reserve {
+		if s := pl.Reserve(ctx, state, pod, nodeName); !s.IsSuccess() {
+			if s.IsRejected() {
+				return s.WithPlugin(pl.Name())
+			}
+			return AsStatus(fmt.Errorf("running Reserve plugin %q: %w", pl.Name(), s.AsError())).WithPlugin(pl.Name())
+		}
+	}
+	return nil
+}
+
+// RunReservePluginsUnreserve runs Unreserve in reverse order.
+func (f *Framework) RunReservePluginsUnreserve(ctx context.Context, state *CycleState, pod *v1.Pod, nodeName string) {
+	for i := len(f.reserve) - 1; i >= 0; i-- {
+		f.reserve[i].Unreserve(ctx, state, pod, nodeName)
+	}
+}
+
+// RunPermitPlugins runs Permit. A rejection or error wins; otherwise, if
+// any plugin said Wait, it returns Wait and the longest timeout.
+func (f *Framework) RunPermitPlugins(ctx context.Context, state *CycleState, pod *v1.Pod, nodeName string) (*Status, time.Duration) {
+	var wait time.Duration
+	waiting := false
+	for _, pl := range f.permit {
+		s, d := pl.Permit(ctx, state, pod, nodeName)
+		switch {
+		case s.IsSuccess():
+		case s.IsWait():
+			waiting = true
+			wait = max(wait, d)
+		case s.IsRejected():
+			return s.WithPlugin(pl.Name()), 0
+		default:
+			return AsStatus(fmt.Errorf("running Permit plugin %q: %w", pl.Name(), s.AsError())).WithPlugin(pl.Name()), 0
+		}
+	}
+	if waiting {
+		return NewStatus(Wait), wait
+	}
+	return nil, 0
+}
+
+// RunPreBindPlugins runs PreBind in order.
+func (f *Framework) RunPreBindPlugins(ctx context.Context, state *CycleState, pod *v1.Pod, nodeName string) *Status {
+	for _, pl := range f.preBind {
+		if s := pl.PreBind(ctx, state, pod, nodeName); !s.IsSuccess() {
+			if s.IsRejected() {
+				return s.WithPlugin(pl.Name())
+			}
+			return AsStatus(fmt.Errorf("running PreBind plugin %q: %w", pl.Name(), s.AsError())).WithPlugin(pl.Name())
+		}
+	}
+	return nil
+}
+
+// RunBindPlugins runs Bind plugins until one does not Skip.
+func (f *Framework) RunBindPlugins(ctx context.Context, state *CycleState, pod *v1.Pod, nodeName string) *Status {
+	for _, pl := range f.bind {
+		s := pl.Bind(ctx, state, pod, nodeName)
+		if s.IsSkip() {
+			continue
+		}
+		if !s.IsSuccess() {
+			if s.IsRejected() {
+				return s.WithPlugin(pl.Name())
+			}
+			return AsStatus(fmt.Errorf("running Bind plugin %q: %w", pl.Name(), s.AsError())).WithPlugin(pl.Name())
+		}
+		return nil
+	}
+	return NewStatus(Skip)
+}
+
+// Parallelize calls work(i) for i in [0, n) on up to the framework's
+// parallelism goroutines, in chunks, and returns when all are done or
+// ctx ends.
+func (f *Framework) Parallelize(ctx context.Context, n int, work func(i int)) {
+	Parallelize(ctx, f.parallelism, n, work)
+}
+
+// Parallelize calls work(i) for i in [0, n) on up to workers goroutines.
+func Parallelize(ctx context.Context, workers, n int, work func(i int)) {
+	if n == 0 {
+		return
+	}
+	if workers <= 1 || n < 32 {
+		for i := 0; i < n; i++ {
+			if ctx.Err() != nil {
+				return
+			}
+			work(i)
+		}
+		return
+	}
+	chunk := max(1, n/(workers*4))
+	var next int64
+	var mu sync.Mutex
+	take := func() (int, int) {
+		mu.Lock()
+		defer mu.Unlock()
+		lo := int(next)
+		if lo >= n {
+			return 0, 0
+		}
+		hi := min(n, lo+chunk)
+		next = int64(hi)
+		return lo, hi
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < min(workers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo, hi := take()
+				if lo == hi || ctx.Err() != nil {
+					return
+				}
+				for i := lo; i < hi; i++ {
+					work(i)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
