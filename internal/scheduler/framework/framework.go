@@ -39,6 +39,8 @@ type Config struct {
 	Snapshot func() NodeInfoLister
 	// NamespaceLabels looks up namespace labels; nil means none.
 	NamespaceLabels func(ns string) labels.Set
+	// DefaultSelector implements Handle.DefaultSelector; nil means none.
+	DefaultSelector func(pod *v1.Pod) labels.Selector
 	// Parallelism bounds concurrent Filter and Score calls (0 means
 	// GOMAXPROCS).
 	Parallelism int
@@ -75,6 +77,9 @@ func New(cfg Config) (*Framework, error) {
 	}
 	if f.cfg.NamespaceLabels == nil {
 		f.cfg.NamespaceLabels = func(string) labels.Set { return nil }
+	}
+	if f.cfg.DefaultSelector == nil {
+		f.cfg.DefaultSelector = func(*v1.Pod) labels.Selector { return labels.NewSelector() }
 	}
 	p := cfg.Profile
 	get := func(name string) (Plugin, error) {
@@ -202,6 +207,9 @@ func (f *Framework) SnapshotSharedLister() NodeInfoLister { return f.cfg.Snapsho
 
 // NamespaceLabels implements Handle.
 func (f *Framework) NamespaceLabels(ns string) labels.Set { return f.cfg.NamespaceLabels(ns) }
+
+// DefaultSelector implements Handle.
+func (f *Framework) DefaultSelector(pod *v1.Pod) labels.Selector { return f.cfg.DefaultSelector(pod) }
 
 // EventsToRegister returns, per plugin name, the events that may make a
 // pod the plugin rejected schedulable; plugins without EnqueueExtensions

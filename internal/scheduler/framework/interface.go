@@ -192,6 +192,10 @@ type Handle interface {
 	// NamespaceLabels returns a namespace's labels (nil if unknown), for
 	// namespaceSelectors.
 	NamespaceLabels(ns string) labels.Set
+	// DefaultSelector returns the union of the selectors of the Services,
+	// ReplicationControllers, ReplicaSets and StatefulSets that select
+	// pod (an empty selector when none), for default spreading.
+	DefaultSelector(pod *v1.Pod) labels.Selector
 	// RunFilterPlugins runs the profile's filters against one node,
 	// for plugins (preemption) that try hypothetical node states.
 	RunFilterPlugins(ctx context.Context, state *CycleState, pod *v1.Pod, nodeInfo *NodeInfo) *Status

@@ -1,0 +1,367 @@
+// Package interpodaffinity implements InterPodAffinity: required pod
+// affinity and anti-affinity of the incoming pod, the required
+// anti-affinity of pods already placed (symmetry), and the preferred
+// terms of both sides as a score, all over topology domains.
+package interpodaffinity
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/skiff/skiff/internal/scheduler/framework"
+)
+
+// Name is the plugin's registered name.
+const Name = "InterPodAffinity"
+
+// Rejection reasons.
+const (
+	ErrReasonExistingAntiAffinityRulesNotMatch = "node(s) didn't satisfy existing pods anti-affinity rules"
+	ErrReasonAffinityRulesNotMatch             = "node(s) didn't match pod affinity rules"
+	ErrReasonAntiAffinityRulesNotMatch         = "node(s) didn't match pod anti-affinity rules"
+)
+
+// Args are InterPodAffinityArgs.
+type Args struct {
+	// HardPodAffinityWeight scores existing pods' required affinity to
+	// the incoming pod (default 1).
+	HardPodAffinityWeight *int32 `json:"hardPodAffinityWeight,omitempty"`
+	// IgnorePreferredTermsOfExistingPods scores only the incoming pod's
+	// preferred terms.
+	IgnorePreferredTermsOfExistingPods bool `json:"ignorePreferredTermsOfExistingPods,omitempty"`
+}
+
+type topologyPair struct{ key, value string }
+
+type topologyCounts map[topologyPair]int64
+
+func (m topologyCounts) clone() topologyCounts {
+	c := make(topologyCounts, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+func (m topologyCounts) add(node *v1.Node, terms []framework.AffinityTerm, delta int64) {
+	for _, t := range terms {
+		if v, ok := node.Labels[t.TopologyKey]; ok {
+			p := topologyPair{t.TopologyKey, v}
+			m[p] += delta
+			if m[p] == 0 {
+				delete(m, p)
+			}
+		}
+	}
+}
+
+const (
+	preFilterKey framework.StateKey = "PreFilter" + Name
+	preScoreKey  framework.StateKey = "PreScore" + Name
+)
+
+type preFilterState struct {
+	pod          *framework.PodInfo
+	nsLabels     labels.Set
+	existingAnti topologyCounts
+	affinity     topologyCounts
+	anti         topologyCounts
+}
+
+func (s *preFilterState) Clone() framework.StateData {
+	c := *s
+	c.existingAnti, c.affinity, c.anti = s.existingAnti.clone(), s.affinity.clone(), s.anti.clone()
+	return &c
+}
+
+// Plugin is the InterPodAffinity plugin.
+type Plugin struct {
+	h    framework.Handle
+	args Args
+}
+
+// New builds the plugin.
+func New(args []byte, h framework.Handle) (framework.Plugin, error) {
+	p := &Plugin{h: h}
+	if len(args) > 0 {
+		if err := json.Unmarshal(args, &p.args); err != nil {
+			return nil, fmt.Errorf("decode InterPodAffinityArgs: %w", err)
+		}
+	}
+	if p.args.HardPodAffinityWeight == nil {
+		one := int32(1)
+		p.args.HardPodAffinityWeight = &one
+	}
+	if w := *p.args.HardPodAffinityWeight; w < 0 || w > 100 {
+		return nil, fmt.Errorf("hardPodAffinityWeight %d is not in 0-100", w)
+	}
+	return p, nil
+}
+
+// Name implements framework.Plugin.
+func (*Plugin) Name() string { return Name }
+
+// EventsToRegister implements framework.EnqueueExtensions.
+func (*Plugin) EventsToRegister() []framework.ClusterEvent {
+	return []framework.ClusterEvent{
+		{Resource: framework.KindAssignedPod, ActionType: framework.All},
+		{Resource: framework.KindNode, ActionType: framework.Add | framework.Update},
+	}
+}
+
+func matchesAll(terms []framework.AffinityTerm, pod *v1.Pod, ns labels.Set) bool {
+	if len(terms) == 0 {
+		return false
+	}
+	for i := range terms {
+		if !terms[i].Matches(pod, ns) {
+			return false
+		}
+	}
+	return true
+}
+
+// PreFilter implements framework.PreFilterPlugin: it counts, per
+// topology domain, the existing pods whose required anti-affinity selects
+// the incoming pod, and the pods the incoming pod's required terms
+// select.
+func (p *Plugin) PreFilter(ctx context.Context, state *framework.CycleState, pod *v1.Pod, _ []*framework.NodeInfo) (*framework.PreFilterResult, *framework.Status) {
+	lister := p.h.SnapshotSharedLister()
+	pi := framework.NewPodInfo(pod)
+	if pi.ParseError != nil {
+		return nil, framework.NewStatus(framework.UnschedulableAndUnresolvable, pi.ParseError.Error())
+	}
+	withAnti := lister.HavePodsWithRequiredAntiAffinityList()
+	if len(pi.RequiredAffinityTerms) == 0 && len(pi.RequiredAntiAffinityTerms) == 0 && len(withAnti) == 0 {
+		return nil, framework.NewStatus(framework.Skip)
+	}
+	s := &preFilterState{pod: pi, nsLabels: p.h.NamespaceLabels(pod.Namespace),
+		existingAnti: topologyCounts{}, affinity: topologyCounts{}, anti: topologyCounts{}}
+	for _, ni := range withAnti {
+		for _, ex := range ni.PodsWithRequiredAntiAffinity {
+			s.addExistingAnti(ex, ni.Node(), 1)
+		}
+	}
+	if len(pi.RequiredAffinityTerms) > 0 || len(pi.RequiredAntiAffinityTerms) > 0 {
+		for _, ni := range lister.List() {
+			for _, ex := range ni.Pods {
+				s.addIncoming(ex, ni.Node(), p.h.NamespaceLabels(ex.Pod.Namespace), 1)
+			}
+		}
+	}
+	state.Write(preFilterKey, s)
+	return nil, nil
+}
+
+func (s *preFilterState) addExistingAnti(ex *framework.PodInfo, node *v1.Node, delta int64) {
+	for _, t := range ex.RequiredAntiAffinityTerms {
+		if t.Matches(s.pod.Pod, s.nsLabels) {
+			s.existingAnti.add(node, []framework.AffinityTerm{t}, delta)
+		}
+	}
+}
+
+func (s *preFilterState) addIncoming(ex *framework.PodInfo, node *v1.Node, exNS labels.Set, delta int64) {
+	if matchesAll(s.pod.RequiredAffinityTerms, ex.Pod, exNS) {
+		s.affinity.add(node, s.pod.RequiredAffinityTerms, delta)
+	}
+	for _, t := range s.pod.RequiredAntiAffinityTerms {
+		if t.Matches(ex.Pod, exNS) {
+			s.anti.add(node, []framework.AffinityTerm{t}, delta)
+		}
+	}
+}
+
+// PreFilterExtensions implements framework.PreFilterPlugin.
+func (p *Plugin) PreFilterExtensions() framework.PreFilterExtensions { return p }
+
+// AddPod implements framework.PreFilterExtensions.
+func (p *Plugin) AddPod(_ context.Context, state *framework.CycleState, _ *v1.Pod, add *framework.PodInfo, ni *framework.NodeInfo) *framework.Status {
+	return p.update(state, add, ni, 1)
+}
+
+// RemovePod implements framework.PreFilterExtensions.
+func (p *Plugin) RemovePod(_ context.Context, state *framework.CycleState, _ *v1.Pod, rm *framework.PodInfo, ni *framework.NodeInfo) *framework.Status {
+	return p.update(state, rm, ni, -1)
+}
+
+func (p *Plugin) update(state *framework.CycleState, pi *framework.PodInfo, ni *framework.NodeInfo, delta int64) *framework.Status {
+	d, err := state.Read(preFilterKey)
+	if err != nil {
+		return framework.AsStatus(fmt.Errorf("reading %q from cycleState: %w", preFilterKey, err))
+	}
+	s := d.(*preFilterState)
+	s.addExistingAnti(pi, ni.Node(), delta)
+	s.addIncoming(pi, ni.Node(), p.h.NamespaceLabels(pi.Pod.Namespace), delta)
+	return nil
+}
+
+// Filter implements framework.FilterPlugin.
+func (p *Plugin) Filter(_ context.Context, state *framework.CycleState, _ *v1.Pod, ni *framework.NodeInfo) *framework.Status {
+	d, err := state.Read(preFilterKey)
+	if err != nil {
+		return framework.AsStatus(fmt.Errorf("reading %q from cycleState: %w", preFilterKey, err))
+	}
+	s := d.(*preFilterState)
+	node := ni.Node()
+	if !s.satisfyAffinity(node) {
+		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonAffinityRulesNotMatch)
+	}
+	for _, t := range s.pod.RequiredAntiAffinityTerms {
+		if v, ok := node.Labels[t.TopologyKey]; ok && s.anti[topologyPair{t.TopologyKey, v}] > 0 {
+			return framework.NewStatus(framework.Unschedulable, ErrReasonAntiAffinityRulesNotMatch)
+		}
+	}
+	if len(s.existingAnti) > 0 {
+		for k, v := range node.Labels {
+			if s.existingAnti[topologyPair{k, v}] > 0 {
+				return framework.NewStatus(framework.Unschedulable, ErrReasonExistingAntiAffinityRulesNotMatch)
+			}
+		}
+	}
+	return nil
+}
+
+// satisfyAffinity requires every affinity term's domain on node to hold a
+// matching pod. The first pod of a group with affinity to itself may go
+// to any node with the topology labels when no pod matches anywhere.
+func (s *preFilterState) satisfyAffinity(node *v1.Node) bool {
+	exist := true
+	for _, t := range s.pod.RequiredAffinityTerms {
+		v, ok := node.Labels[t.TopologyKey]
+		if !ok {
+			return false
+		}
+		if s.affinity[topologyPair{t.TopologyKey, v}] <= 0 {
+			exist = false
+		}
+	}
+	if !exist {
+		return len(s.affinity) == 0 && matchesAll(s.pod.RequiredAffinityTerms, s.pod.Pod, s.nsLabels)
+	}
+	return true
+}
+
+type preScoreState struct {
+	scores map[string]map[string]int64 // topology key -> value -> score
+}
+
+func (s *preScoreState) Clone() framework.StateData { return s }
+
+// PreScore implements framework.PreScorePlugin.
+func (p *Plugin) PreScore(_ context.Context, state *framework.CycleState, pod *v1.Pod, _ []*framework.NodeInfo) *framework.Status {
+	lister := p.h.SnapshotSharedLister()
+	pi := framework.NewPodInfo(pod)
+	if pi.ParseError != nil {
+		return framework.AsStatus(pi.ParseError)
+	}
+	hasPreferred := len(pi.PreferredAffinityTerms) > 0 || len(pi.PreferredAntiAffinityTerms) > 0
+	nodes := lister.HavePodsWithAffinityList()
+	if hasPreferred {
+		nodes = lister.List()
+	}
+	if !hasPreferred && len(nodes) == 0 {
+		return framework.NewStatus(framework.Skip)
+	}
+	s := &preScoreState{scores: map[string]map[string]int64{}}
+	add := func(node *v1.Node, key string, w int64) {
+		v, ok := node.Labels[key]
+		if !ok || w == 0 {
+			return
+		}
+		m := s.scores[key]
+		if m == nil {
+			m = map[string]int64{}
+			s.scores[key] = m
+		}
+		m[v] += w
+	}
+	nsLabels := p.h.NamespaceLabels(pod.Namespace)
+	for _, ni := range nodes {
+		exList := ni.PodsWithAffinity
+		if hasPreferred {
+			exList = ni.Pods
+		}
+		for _, ex := range exList {
+			exNS := p.h.NamespaceLabels(ex.Pod.Namespace)
+			for _, t := range pi.PreferredAffinityTerms {
+				if t.Matches(ex.Pod, exNS) {
+					add(ni.Node(), t.TopologyKey, int64(t.Weight))
+				}
+			}
+			for _, t := range pi.PreferredAntiAffinityTerms {
+				if t.Matches(ex.Pod, exNS) {
+					add(ni.Node(), t.TopologyKey, -int64(t.Weight))
+				}
+			}
+			if *p.args.HardPodAffinityWeight > 0 {
+				for _, t := range ex.RequiredAffinityTerms {
+					if t.Matches(pod, nsLabels) {
+						add(ni.Node(), t.TopologyKey, int64(*p.args.HardPodAffinityWeight))
+					}
+				}
+			}
+			if p.args.IgnorePreferredTermsOfExistingPods {
+				continue
+			}
+			for _, t := range ex.PreferredAffinityTerms {
+				if t.Matches(pod, nsLabels) {
+					add(ni.Node(), t.TopologyKey, int64(t.Weight))
+				}
+			}
+			for _, t := range ex.PreferredAntiAffinityTerms {
+				if t.Matches(pod, nsLabels) {
+					add(ni.Node(), t.TopologyKey, -int64(t.Weight))
+				}
+			}
+		}
+	}
+	if len(s.scores) == 0 {
+		return framework.NewStatus(framework.Skip)
+	}
+	state.Write(preScoreKey, s)
+	return nil
+}
+
+// Score implements framework.ScorePlugin.
+func (p *Plugin) Score(_ context.Context, state *framework.CycleState, _ *v1.Pod, ni *framework.NodeInfo) (int64, *framework.Status) {
+	d, err := state.Read(preScoreKey)
+	if err != nil {
+		return 0, framework.AsStatus(fmt.Errorf("reading %q from cycleState: %w", preScoreKey, err))
+	}
+	var score int64
+	for key, vals := range d.(*preScoreState).scores {
+		if v, ok := ni.Node().Labels[key]; ok {
+			score += vals[v]
+		}
+	}
+	return score, nil
+}
+
+// ScoreExtensions implements framework.ScorePlugin.
+func (p *Plugin) ScoreExtensions() framework.ScoreExtensions { return p }
+
+// NormalizeScore implements framework.ScoreExtensions: min-max scaling to
+// [0, MaxNodeScore].
+func (*Plugin) NormalizeScore(_ context.Context, state *framework.CycleState, _ *v1.Pod, scores framework.NodeScoreList) *framework.Status {
+	if len(scores) == 0 {
+		return nil
+	}
+	lo, hi := scores[0].Score, scores[0].Score
+	for _, s := range scores {
+		lo, hi = min(lo, s.Score), max(hi, s.Score)
+	}
+	diff := hi - lo
+	for i := range scores {
+		var f float64
+		if diff > 0 {
+			f = float64(framework.MaxNodeScore) * float64(scores[i].Score-lo) / float64(diff)
+		}
+		scores[i].Score = int64(f)
+	}
+	return nil
+}
