@@ -133,7 +133,7 @@ func (m *Manager) Run(ctx context.Context) error {
 			stop()
 		}
 	}()
-	runs := make([]RunFunc, 0, len(m.enabled))
+	runs := make(map[string]RunFunc, len(m.enabled))
 	for _, d := range m.enabled {
 		run, err := d.New(Context{
 			Client: m.cfg.Client, Dynamic: m.cfg.Dynamic, Informers: factory,
@@ -142,16 +142,54 @@ func (m *Manager) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("build controller %s: %w", d.Name, err)
 		}
-		runs = append(runs, run)
+		runs[d.Name] = run
 	}
 	m.log.Info("Starting controllers", "controllers", m.Enabled())
 	factory.Start(ctx.Done())
-	var wg sync.WaitGroup
-	for _, run := range runs {
-		wg.Go(func() { run(ctx) })
+	var (
+		wg      sync.WaitGroup
+		running sync.Map // name → struct{}, for shutdown diagnostics
+	)
+	for name, run := range runs {
+		running.Store(name, struct{}{})
+		wg.Go(func() {
+			defer running.Delete(name)
+			run(ctx)
+		})
 	}
 	<-ctx.Done()
-	wg.Wait()
+	m.wait(&wg, &running)
 	factory.Shutdown()
 	return nil
+}
+
+// stuckAfter is how long a stopping controller may take before the
+// Manager names it in the log (it keeps waiting).
+const stuckAfter = 10 * time.Second
+
+// wait waits for wg, logging the controllers still running every
+// stuckAfter: a controller that ignores its context would otherwise hang
+// the server's shutdown without a word.
+func (m *Manager) wait(wg *sync.WaitGroup, running *sync.Map) {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	t := time.NewTicker(stuckAfter)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			var names []string
+			running.Range(func(k, _ any) bool {
+				names = append(names, k.(string))
+				return true
+			})
+			slices.Sort(names)
+			m.log.Error("Controllers have not stopped", "controllers", names)
+		}
+	}
 }
