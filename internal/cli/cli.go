@@ -86,6 +86,7 @@ func serverFlags(fs *flag.FlagSet, c *config.Server) {
 	fs.StringVar(&c.NodeName, "node-name", c.NodeName, "name of this node")
 	fs.Var(listFlag{&c.Disable}, "disable", "components not to run (repeatable)")
 	fs.Var(listFlag{&c.DisableControllers}, "disable-controllers", "controllers not to run (repeatable)")
+	fs.StringVar(&c.SchedulerConfig, "scheduler-config", c.SchedulerConfig, "KubeSchedulerConfiguration file of the scheduler")
 	fs.BoolVar(&c.Debug, "debug", c.Debug, "log at debug level")
 }
 

@@ -40,6 +40,9 @@ type Server struct {
 	NodeName string
 	// Disable lists components not to run (e.g. "scheduler").
 	Disable []string
+	// SchedulerConfig is a KubeSchedulerConfiguration file ("" means the
+	// default profile).
+	SchedulerConfig string
 	// DisableControllers lists controllers not to run.
 	DisableControllers []string
 	// Debug turns on debug logging.

@@ -101,8 +101,12 @@ func (s *Server) startControllers(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("controller dynamic client: %w", err)
 	}
+	sched, err := s.schedulerDescriptors()
+	if err != nil {
+		return err
+	}
 	mgr, err := controller.NewManager(controller.ManagerConfig{
-		Controllers: s.controllers(), Disabled: s.cfg.DisableControllers,
+		Controllers: append(s.controllers(), sched...), Disabled: s.cfg.DisableControllers,
 		Client: client, Dynamic: dyn, Logger: s.log,
 	})
 	if err != nil {

@@ -26,6 +26,11 @@ type Profile struct {
 	PreFilter, Filter, PostFilter, PreScore, Score, Reserve, Permit []PluginRef
 	PreBind, Bind                                                   []PluginRef
 	PluginArgs                                                      map[string][]byte
+	// MultiPoint plugins are enabled at every extension point they
+	// implement, except where DisabledAt names them (or "*"). A plugin
+	// also listed at a point keeps that point's entry (and weight).
+	MultiPoint []PluginRef
+	DisabledAt map[string][]string
 	// PercentageOfNodesToScore overrides the scheduler-wide value when
 	// set (0 means adaptive).
 	PercentageOfNodesToScore *int32
@@ -155,9 +160,15 @@ func New(cfg Config) (*Framework, error) {
 			return ok
 		}},
 	}
+	for _, r := range p.MultiPoint {
+		if _, err := get(r.Name); err != nil {
+			return nil, err
+		}
+	}
 	for _, pt := range points {
+		refs := f.expand(pt.name, pt.refs)
 		seen := sets.New[string]()
-		for _, r := range pt.refs {
+		for _, r := range refs {
 			if seen.Has(r.Name) {
 				return nil, fmt.Errorf("profile %q: plugin %s enabled twice at %s", p.SchedulerName, r.Name, pt.name)
 			}
@@ -175,6 +186,65 @@ func New(cfg Config) (*Framework, error) {
 		return nil, fmt.Errorf("profile %q: at least one bind plugin is needed", p.SchedulerName)
 	}
 	return f, nil
+}
+
+// expand orders a point's plugins as upstream does: plugins listed both
+// at the point and in MultiPoint (in the point's order), then
+// MultiPoint-only plugins that implement the point, then the rest of the
+// point's list.
+func (f *Framework) expand(point string, explicit []PluginRef) []PluginRef {
+	disabled := sets.New(f.cfg.Profile.DisabledAt[point]...)
+	inExplicit := map[string]bool{}
+	for _, r := range explicit {
+		inExplicit[r.Name] = true
+	}
+	inMulti := map[string]bool{}
+	var multi []PluginRef
+	for _, r := range f.cfg.Profile.MultiPoint {
+		inMulti[r.Name] = true
+		if inExplicit[r.Name] || disabled.Has(r.Name) || disabled.Has("*") || !implements(f.plugins[r.Name], point) {
+			continue
+		}
+		multi = append(multi, r)
+	}
+	var out []PluginRef
+	for _, r := range explicit {
+		if inMulti[r.Name] {
+			out = append(out, r)
+		}
+	}
+	out = append(out, multi...)
+	for _, r := range explicit {
+		if !inMulti[r.Name] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func implements(pl Plugin, point string) bool {
+	var ok bool
+	switch point {
+	case "PreFilter":
+		_, ok = pl.(PreFilterPlugin)
+	case "Filter":
+		_, ok = pl.(FilterPlugin)
+	case "PostFilter":
+		_, ok = pl.(PostFilterPlugin)
+	case "PreScore":
+		_, ok = pl.(PreScorePlugin)
+	case "Score":
+		_, ok = pl.(ScorePlugin)
+	case "Reserve":
+		_, ok = pl.(ReservePlugin)
+	case "Permit":
+		_, ok = pl.(PermitPlugin)
+	case "PreBind":
+		_, ok = pl.(PreBindPlugin)
+	case "Bind":
+		_, ok = pl.(BindPlugin)
+	}
+	return ok
 }
 
 func appendIf[T any](s []T, x T, ok bool) []T {
@@ -226,7 +296,8 @@ func (f *Framework) EventsToRegister() map[string][]ClusterEvent {
 
 // RunPreFilterPlugins runs every PreFilter. It returns the intersection
 // of their node-name results, a rejection (with the plugin set) or an
-// error status; it records plugins that asked to be skipped in state.
+// error status, and the plugins that rejected the pod or narrowed the
+// nodes; it records plugins that asked to be skipped in state.
 func (f *Framework) RunPreFilterPlugins(ctx context.Context, state *CycleState, pod *v1.Pod, nodes []*NodeInfo) (*PreFilterResult, *Status, sets.Set[string]) {
 	var result *PreFilterResult
 	skip := map[string]bool{}
@@ -246,6 +317,7 @@ func (f *Framework) RunPreFilterPlugins(ctx context.Context, state *CycleState, 
 			return nil, AsStatus(fmt.Errorf("running PreFilter plugin %q: %w", pl.Name(), s.AsError())).WithPlugin(pl.Name()), rejectors
 		}
 		if r != nil && r.NodeNames != nil {
+			rejectors.Insert(pl.Name())
 			if result == nil {
 				result = &PreFilterResult{NodeNames: r.NodeNames.Clone()}
 			} else {

@@ -140,7 +140,7 @@ func Pod(name, node string, lbls map[string]string, cpu, mem string) *v1.Pod {
 	}
 	return &v1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Labels: lbls, UID: types.UID(fmt.Sprintf("uid-%d", uid))},
-		Spec: v1.PodSpec{NodeName: node, Containers: []v1.Container{{Name: "c", Image: "app", Resources: v1.ResourceRequirements{Requests: rl}}}},
+		Spec:       v1.PodSpec{NodeName: node, Containers: []v1.Container{{Name: "c", Image: "app", Resources: v1.ResourceRequirements{Requests: rl}}}},
 	}
 }
 

@@ -23,7 +23,9 @@ func zoned() []*v1.Node {
 	}
 }
 
-func app(name, node, a string) *v1.Pod { return frameworktest.Pod(name, node, map[string]string{"app": a}, "", "") }
+func app(name, node, a string) *v1.Pod {
+	return frameworktest.Pod(name, node, map[string]string{"app": a}, "", "")
+}
 
 func TestFilter(t *testing.T) {
 	antiSelf := app("web-new", "", "web")

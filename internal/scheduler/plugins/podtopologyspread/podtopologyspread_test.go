@@ -21,7 +21,9 @@ func zonedNodes() []*v1.Node {
 	}
 }
 
-func web(name, node string) *v1.Pod { return frameworktest.Pod(name, node, map[string]string{"app": "web"}, "", "") }
+func web(name, node string) *v1.Pod {
+	return frameworktest.Pod(name, node, map[string]string{"app": "web"}, "", "")
+}
 
 func spread(skew int32, when v1.UnsatisfiableConstraintAction) v1.TopologySpreadConstraint {
 	return v1.TopologySpreadConstraint{MaxSkew: skew, TopologyKey: "zone", WhenUnsatisfiable: when,
