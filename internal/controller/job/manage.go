@@ -14,11 +14,11 @@ const maxBatch = 500
 
 // manage creates or deletes pods so that the Job runs as many as its
 // parallelism and remaining completions call for; it returns how many it
-// deleted. It does nothing while earlier creations and deletions are
+// deleted and how many it created. It does nothing while earlier creations and deletions are
 // still to be observed.
-func (c *Controller) manage(ctx context.Context, s *syncState, active []*corev1.Pod, terminating int) (int, error) {
+func (c *Controller) manage(ctx context.Context, s *syncState, active []*corev1.Pod, terminating int) (int, int, error) {
 	if !c.expectations.satisfied(s.key) {
-		return 0, nil
+		return 0, 0, nil
 	}
 	job := s.job
 	parallelism := 1
@@ -48,23 +48,25 @@ func (c *Controller) manage(ctx context.Context, s *syncState, active []*corev1.
 	if len(active) > want {
 		victims := slices.Clone(active)
 		slices.SortFunc(victims, deletionOrder)
-		return c.deletePods(ctx, s, victims[:len(active)-want])
+		n, err := c.deletePods(ctx, s, victims[:len(active)-want])
+		return n, 0, err
 	}
 	n := want - len(active) - occupied
 	if n <= 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
 	pods := make([]*corev1.Pod, n)
 	for i := range pods {
 		pods[i] = newPod(job, -1)
 	}
-	return 0, c.createPods(ctx, s, pods)
+	created, err := c.createPods(ctx, s, pods)
+	return 0, created, err
 }
 
 // manageIndexed keeps one pod for each of the lowest pending indexes, up
 // to parallelism, and deletes duplicates and pods of finished or invalid
 // indexes.
-func (c *Controller) manageIndexed(ctx context.Context, s *syncState, active []*corev1.Pod, parallelism, occupied int) (int, error) {
+func (c *Controller) manageIndexed(ctx context.Context, s *syncState, active []*corev1.Pod, parallelism, occupied int) (int, int, error) {
 	job := s.job
 	n := completions(job)
 	var excess []*corev1.Pod
@@ -92,7 +94,8 @@ func (c *Controller) manageIndexed(ctx context.Context, s *syncState, active []*
 		}
 	}
 	if len(excess) > 0 {
-		return c.deletePods(ctx, s, excess)
+		n, err := c.deletePods(ctx, s, excess)
+		return n, 0, err
 	}
 	busy := map[int]bool{}
 	for ix := range byIndex {
@@ -111,19 +114,20 @@ func (c *Controller) manageIndexed(ctx context.Context, s *syncState, active []*
 			pods = append(pods, newPod(job, ix))
 		}
 	}
-	return 0, c.createPods(ctx, s, pods)
+	created, err := c.createPods(ctx, s, pods)
+	return 0, created, err
 }
 
 // createPods creates pods in slow-start batches (1, 2, 4, …) unless the
 // back-off after recent failures still runs, in which case it asks for a
-// sync once it ends.
-func (c *Controller) createPods(ctx context.Context, s *syncState, pods []*corev1.Pod) error {
+// sync once it ends. It returns how many pods it created.
+func (c *Controller) createPods(ctx context.Context, s *syncState, pods []*corev1.Pod) (int, error) {
 	if len(pods) == 0 {
-		return nil
+		return 0, nil
 	}
 	if wait := c.backoffs.get(s.key).remaining(s.now.Time, c.backoffBase, c.backoffMax); wait > 0 {
 		s.requeueAfter(wait)
-		return nil
+		return 0, nil
 	}
 	c.expectations.expectCreations(s.key, len(pods))
 	var errs []error
@@ -140,5 +144,5 @@ func (c *Controller) createPods(ctx context.Context, s *syncState, pods []*corev
 	for range len(errs) + len(pods) - done {
 		c.expectations.creationObserved(s.key)
 	}
-	return errors.Join(errs...)
+	return done - len(errs), errors.Join(errs...)
 }

@@ -252,7 +252,7 @@ func (c *Controller) reconcile(ctx context.Context, s *syncState) error {
 			terminating = append(terminating, p)
 		}
 	}
-	deleted, err := 0, error(nil)
+	deleted, created, err := 0, 0, error(nil)
 	switch target := c.finishTarget(s, active); {
 	case target != nil:
 		if findCondition(st, target.Type) == nil {
@@ -280,7 +280,7 @@ func (c *Controller) reconcile(ctx context.Context, s *syncState) error {
 			left := st.StartTime.Add(time.Duration(*job.Spec.ActiveDeadlineSeconds) * time.Second).Sub(s.now.Time)
 			s.requeueAfter(left)
 		}
-		deleted, err = c.manage(ctx, s, active, len(terminating))
+		deleted, created, err = c.manage(ctx, s, active, len(terminating))
 	}
 	ready := int32(0)
 	for _, p := range active {
@@ -288,7 +288,7 @@ func (c *Controller) reconcile(ctx context.Context, s *syncState) error {
 			ready++
 		}
 	}
-	st.Active = int32(len(active) - deleted)
+	st.Active = int32(len(active) - deleted + created)
 	st.Ready = &ready
 	nTerm := int32(len(terminating) + deleted)
 	st.Terminating = &nTerm
