@@ -464,3 +464,25 @@ func TestBackoffRemaining(t *testing.T) {
 		t.Errorf("record after a success = %+v, want 1 failure", got)
 	}
 }
+
+func TestSyncOnFailureRestartsCountTowardBackoffLimit(t *testing.T) {
+	for _, tc := range []struct {
+		limit, restarts int32
+		wantFail        bool
+	}{{2, 1, false}, {2, 2, true}, {0, 1, true}, {0, 0, false}} {
+		j := newTestJob("j", 1, 1)
+		j.Spec.BackoffLimit = ptr(tc.limit)
+		j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure
+		j.Status.StartTime = &metav1.Time{Time: t0}
+		p := podOf(j, "a", corev1.PodRunning)
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "c", RestartCount: tc.restarts}}
+		f := newFixture(t, j, p)
+		if err := f.sync("ns/j"); err != nil {
+			t.Fatal(err)
+		}
+		ft := findCondition(&f.job("j").Status, batchv1.JobFailureTarget)
+		if (ft != nil) != tc.wantFail || (ft != nil && ft.Reason != "BackoffLimitExceeded") {
+			t.Errorf("limit %d, %d restarts: FailureTarget = %+v, want failing %v", tc.limit, tc.restarts, ft, tc.wantFail)
+		}
+	}
+}
