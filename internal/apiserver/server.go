@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"k8s.io/utils/lru"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -78,6 +79,8 @@ type Server struct {
 	byStorage map[string]storage.Store
 
 	openapi openAPI
+	// encoded keeps recently encoded watch events (eventKey → []byte).
+	encoded *lru.Cache
 	alloc   *ipAllocator
 	metrics *metrics
 	// crdWG counts the CRD controller's goroutines (see Wait).
@@ -109,6 +112,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		metrics:   newMetrics(),
 		ready:     make(chan struct{}),
 		stopping:  make(chan struct{}),
+		encoded:   lru.New(4096),
 	}
 	s.scheme, s.codecs = newScheme()
 	s.typeConverter = builtinTypeConverter(s.scheme)

@@ -191,8 +191,13 @@ func (rs *resource) watchObject(r *http.Request, out output, ev watch.Event, fir
 	return obj, nil
 }
 
-// encodeFor encodes obj with the embedded serializer, setting its kind.
+// encodeFor encodes obj with the embedded serializer. Watch objects are
+// shared between watchers, so an object that already names its kind is
+// encoded as is, without the kind-setting encoder (which writes to it).
 func (s *Server) encodeFor(out output, ser runtime.Encoder, obj runtime.Object, buf *bytes.Buffer) error {
+	if !obj.GetObjectKind().GroupVersionKind().Empty() {
+		return ser.Encode(obj, buf)
+	}
 	enc := runtime.WithVersionEncoder{Encoder: ser, ObjectTyper: s.scheme}
 	if gvks, _, err := s.scheme.ObjectKinds(obj); err == nil && len(gvks) > 0 {
 		enc.Version = gvks[0].GroupVersion()
@@ -202,8 +207,21 @@ func (s *Server) encodeFor(out output, ser runtime.Encoder, obj runtime.Object, 
 	return enc.Encode(obj, buf)
 }
 
-// sendEvent writes one watch event in the negotiated form.
+// sendEvent writes one watch event in the negotiated form. A change seen
+// by many watchers in the same plain form is encoded once (encodedEvents).
 func (rs *resource) sendEvent(r *http.Request, out output, enc streaming.Encoder, embedded runtime.Encoder, buf *bytes.Buffer, ev watch.Event, first bool) error {
+	var key eventKey
+	shareable := out.as == "" && rs.storage == nil && rs.crd == nil && (ev.Type == watch.Added || ev.Type == watch.Modified || ev.Type == watch.Deleted)
+	if shareable {
+		if m, err := meta.Accessor(ev.Object); err == nil && m.GetResourceVersion() != "" {
+			key = eventKey{prefix: rs.prefix, ns: m.GetNamespace(), name: m.GetName(), rv: m.GetResourceVersion(), typ: ev.Type, media: out.info.MediaType}
+			if raw, ok := rs.s.encoded.Get(key); ok {
+				return enc.Encode(&metav1.WatchEvent{Type: string(ev.Type), Object: runtime.RawExtension{Raw: raw.([]byte)}})
+			}
+		} else {
+			shareable = false
+		}
+	}
 	obj, err := rs.watchObject(r, out, ev, first)
 	if err != nil {
 		obj = &apierrors.NewInternalError(err).ErrStatus
@@ -212,5 +230,16 @@ func (rs *resource) sendEvent(r *http.Request, out output, enc streaming.Encoder
 	if err := rs.s.encodeFor(out, embedded, obj, buf); err != nil {
 		return err
 	}
+	if shareable && err == nil {
+		rs.s.encoded.Add(key, bytes.Clone(buf.Bytes()))
+	}
 	return enc.Encode(&metav1.WatchEvent{Type: string(ev.Type), Object: runtime.RawExtension{Raw: buf.Bytes()}})
+}
+
+// eventKey identifies one encoded watch event: the same object version,
+// event type and media type encode to the same bytes for every watcher.
+type eventKey struct {
+	prefix, ns, name, rv string
+	typ                  watch.EventType
+	media                string
 }

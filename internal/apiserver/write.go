@@ -263,8 +263,13 @@ func (rs *resource) prepareUpdate(cur runtime.Object, obj runtime.Object, sub st
 	}
 	switch {
 	case sub == "status":
+		// A status write changes status and, as upstream's status
+		// strategies allow, annotations (controllers record revisions
+		// there); everything else stays as stored.
+		annotations := m.GetAnnotations()
 		obj = copyAllButStatus(obj, curServed)
 		m, _ = meta.Accessor(obj)
+		m.SetAnnotations(annotations)
 	case sub == "" && rs.kind.HasStatus:
 		copyStatus(obj, curServed)
 	}

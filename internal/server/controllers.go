@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -30,6 +31,24 @@ import (
 // controllerLease names the Lease that elects the one server running
 // controllers (in kube-system, as upstream's kube-controller-manager).
 const controllerLease = "skiff-controller-manager"
+
+// controllersComponent is the --disable name that turns off every
+// controller (the scheduler has its own).
+const controllersComponent = "controllers"
+
+// disabledControllers returns the --disable-controllers names that are
+// among ctls (with every controller off, naming one is not an error).
+func (s *Server) disabledControllers(ctls []controller.Descriptor) []string {
+	var out []string
+	for _, n := range s.cfg.DisableControllers {
+		for _, d := range ctls {
+			if d.Name == n {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
 
 // controllerManager is the running controller manager.
 type controllerManager struct {
@@ -105,8 +124,12 @@ func (s *Server) startControllers(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ctls := s.controllers()
+	if slices.Contains(s.cfg.Disable, controllersComponent) {
+		ctls = nil
+	}
 	mgr, err := controller.NewManager(controller.ManagerConfig{
-		Controllers: append(s.controllers(), sched...), Disabled: s.cfg.DisableControllers,
+		Controllers: append(ctls, sched...), Disabled: s.disabledControllers(ctls),
 		Client: client, Dynamic: dyn, Logger: s.log,
 	})
 	if err != nil {

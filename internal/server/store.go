@@ -22,7 +22,7 @@ type caches struct {
 // newStore builds a resource's store: the watch cache in front of etcd,
 // so that all of a resource's watchers share one etcd watch.
 func (s *Server) newStore(ctx context.Context, prefix string, codec storage.Codec, newFunc func() runtime.Object) (storage.Store, error) {
-	under := etcd3.NewWithConfig(etcd3.Config{Client: s.client, Codec: codec, NewFunc: newFunc, Logger: s.log})
+	under := etcd3.NewWithConfig(etcd3.Config{Client: s.client, Codec: codec, NewFunc: newFunc, Logger: s.log, LocalRevision: s.etcd != nil})
 	c, err := watchcache.New(ctx, under, watchcache.Config{Prefix: prefix, NewFunc: newFunc, Logger: s.log.With("prefix", prefix)})
 	if err != nil {
 		return nil, fmt.Errorf("watch cache for %s: %w", prefix, err)

@@ -133,7 +133,10 @@ type Store interface {
 	// as resourceVersion).
 	Delete(ctx context.Context, key string, preconditions *Preconditions, validate ValidateDeleteFunc) (runtime.Object, error)
 	// Watch streams changes under key (a prefix if opts.Recursive). The
-	// watch ends when ctx ends or Stop is called.
+	// watch ends when ctx ends or Stop is called. Unlike other methods'
+	// results, event objects may be shared between watchers (so that one
+	// change costs one object, not one per watcher): callers must not
+	// modify them.
 	Watch(ctx context.Context, key string, opts WatchOptions) (watch.Interface, error)
 	// CurrentRevision returns the datastore's latest revision.
 	CurrentRevision(ctx context.Context) (int64, error)

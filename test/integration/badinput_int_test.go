@@ -79,7 +79,7 @@ func unrecognized(kind, decodeErr, body string) string {
 // was stored unchanged.
 func TestBadInput(t *testing.T) {
 	t.Parallel()
-	s, c := start(t)
+	s, c := startAPI(t)
 	ctx := ctxT(t)
 	const ns = "bad"
 	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {

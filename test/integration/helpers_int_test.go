@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/skiff/skiff/internal/config"
 	"github.com/skiff/skiff/internal/testutil"
 )
 
@@ -33,6 +34,16 @@ const wait = 20 * time.Second
 func start(t *testing.T) (*testutil.Server, kubernetes.Interface) {
 	t.Helper()
 	s := testutil.StartServer(t)
+	return s, s.Client()
+}
+
+// startAPI starts a server without controllers and scheduler, for tests
+// of the API's own semantics that must see only the objects they make.
+func startAPI(t *testing.T) (*testutil.Server, kubernetes.Interface) {
+	t.Helper()
+	s := testutil.StartServerWith(t, func(c *config.Server) {
+		c.Disable = append(c.Disable, "controllers", "scheduler")
+	})
 	return s, s.Client()
 }
 

@@ -113,7 +113,7 @@ func TestInformerAcrossRestart(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s, c := start(t)
+			s, c := startAPI(t)
 			ctx := ctxT(t)
 			const ns = "inf"
 			if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {

@@ -36,7 +36,7 @@ func mustNamespace(t *testing.T, c kubernetes.Interface, ns string) {
 // TestListAndWatch pins paging, selectors and watch semantics.
 func TestListAndWatch(t *testing.T) {
 	t.Parallel()
-	s, c := start(t)
+	s, c := startAPI(t)
 	ctx := ctxT(t)
 
 	t.Run("pagination", func(t *testing.T) {

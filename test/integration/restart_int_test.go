@@ -21,7 +21,7 @@ import (
 // back on its own data dir and port with its bootstrap objects.
 func TestRestartOnSameDataDir(t *testing.T) {
 	t.Parallel()
-	s, c := start(t)
+	s, c := startAPI(t)
 	before, err := c.CoreV1().Services("default").Get(context.Background(), "kubernetes", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +42,7 @@ func TestRestartOnSameDataDir(t *testing.T) {
 // content.
 func TestObjectsSurviveRestart(t *testing.T) {
 	t.Parallel()
-	s, c := start(t)
+	s, c := startAPI(t)
 	ctx := ctxT(t)
 	const ns = "keep"
 	var created []runtime.Object
@@ -115,8 +115,8 @@ func rvLess(a, b string) bool {
 // ports: neither sees the other's objects.
 func TestServersSideBySide(t *testing.T) {
 	t.Parallel()
-	a, ca := start(t)
-	b, cb := start(t)
+	a, ca := startAPI(t)
+	b, cb := startAPI(t)
 	if a.Config.HTTPSPort == b.Config.HTTPSPort || a.Config.DataDir == b.Config.DataDir {
 		t.Fatalf("servers share a port or data dir: %+v %+v", a.Config, b.Config)
 	}

@@ -57,7 +57,7 @@ func wantAPIError(t *testing.T, what string, err error, code int32, reason metav
 // semantics and the subresources.
 func TestWriteSemantics(t *testing.T) {
 	t.Parallel()
-	_, c := start(t)
+	_, c := startAPI(t)
 	ctx := ctxT(t)
 	const ns = "w"
 	mustNamespace(t, c, ns)

@@ -105,6 +105,13 @@ func deletableResources(ctx context.Context, d discovery.DiscoveryInterface) (fo
 // those for resources no longer listed (except those whose group version
 // failed discovery). It reports how many it started and stopped.
 func (ms *monitors) sync(want sets.Set[schema.GroupVersionResource], failed sets.Set[schema.GroupVersion]) (added, removed int) {
+	var stopping []*monitor
+	// Wait for stopped monitors without the lock (see stopAll).
+	defer func() {
+		for _, m := range stopping {
+			<-m.done
+		}
+	}()
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	if ms.m == nil {
@@ -113,7 +120,7 @@ func (ms *monitors) sync(want sets.Set[schema.GroupVersionResource], failed sets
 	for gvr, m := range ms.m {
 		if !want.Has(gvr) && !failed.Has(gvr.GroupVersion()) {
 			close(m.stop)
-			<-m.done
+			stopping = append(stopping, m)
 			delete(ms.m, gvr)
 			removed++
 		}
@@ -143,14 +150,19 @@ func (ms *monitors) newMonitor(gvr schema.GroupVersionResource) *monitor {
 	return &monitor{gvr: gvr, informer: inf, stop: make(chan struct{}), done: make(chan struct{})}
 }
 
-// stopAll stops every monitor and waits for them.
+// stopAll stops every monitor and waits for them. It waits without the
+// lock: a stopping informer may still run a handler that takes it.
 func (ms *monitors) stopAll() {
 	ms.mu.Lock()
-	defer ms.mu.Unlock()
+	stopping := make([]*monitor, 0, len(ms.m))
 	for gvr, m := range ms.m {
 		close(m.stop)
-		<-m.done
+		stopping = append(stopping, m)
 		delete(ms.m, gvr)
+	}
+	ms.mu.Unlock()
+	for _, m := range stopping {
+		<-m.done
 	}
 }
 

@@ -158,7 +158,7 @@ func (w *cacheWatcher) run(ctx context.Context, objs []runtime.Object, backlog [
 			w.sendError(ctx, err)
 			return
 		}
-		if ok && !w.send(ctx, watch.Event{Type: watch.Added, Object: obj.DeepCopyObject()}) {
+		if ok && !w.send(ctx, watch.Event{Type: watch.Added, Object: obj}) {
 			return
 		}
 	}
@@ -244,7 +244,7 @@ func transform(pred storage.Predicate, e *event) (watch.Event, bool, error) {
 			return out, false, nil
 		}
 	}
-	out.Object = out.Object.DeepCopyObject()
+	// Event objects are shared by every watcher (see storage.Store.Watch).
 	return out, true, nil
 }
 
