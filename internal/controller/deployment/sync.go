@@ -102,17 +102,17 @@ func (c *Controller) getAllReplicaSetsAndSyncRevision(ctx context.Context, d *ap
 	return newRS, oldRSs, nil
 }
 
-// setDeploymentRevision records rev in d's revision annotation. Upstream
-// does this through the status subresource; a metadata patch of the main
-// resource works on every server. d's metadata is refreshed from the
-// answer, its in-memory status kept.
+// setDeploymentRevision records rev in d's revision annotation through
+// the status subresource, as upstream does: there it does not bump the
+// Deployment's generation (annotation changes on the main resource do).
+// d's metadata is refreshed from the answer, its in-memory status kept.
 func (c *Controller) setDeploymentRevision(ctx context.Context, d *appsv1.Deployment, rev string) error {
 	if d.Annotations[revisionAnnotation] == rev {
 		return nil
 	}
 	patch := mustJSON(map[string]any{"metadata": map[string]any{
 		"annotations": map[string]string{revisionAnnotation: rev}, "uid": d.UID}})
-	out, err := c.client.AppsV1().Deployments(d.Namespace).Patch(ctx, d.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	out, err := c.client.AppsV1().Deployments(d.Namespace).Patch(ctx, d.Name, types.MergePatchType, patch, metav1.PatchOptions{}, "status")
 	if err != nil {
 		return fmt.Errorf("set revision of deployment %s/%s: %w", d.Namespace, d.Name, err)
 	}
