@@ -72,7 +72,8 @@ func TestServerRestart(t *testing.T) {
 			check(t)
 			wantLines(t, k.Run(t, "get", "configmap", "-n", "keep", "-o", "name"),
 				"configmap/after-term",
-				"configmap/c1")
+				"configmap/c1",
+				"configmap/kube-root-ca.crt") // published in every namespace, as upstream
 			wantLines(t, k.Run(t, "scale", "deployment", "web", "-n", "keep", "--replicas=4"), lit(`deployment.apps/web scaled`))
 			wantLines(t, k.Run(t, "get", "deployment", "web", "-n", "keep", "-o", "jsonpath={.spec.replicas}"), "4")
 		})
