@@ -15,16 +15,19 @@ import (
 
 	"github.com/skiff/skiff/internal/controller"
 	"github.com/skiff/skiff/internal/controller/cronjob"
+	"github.com/skiff/skiff/internal/controller/daemonset"
 	"github.com/skiff/skiff/internal/controller/deployment"
 	"github.com/skiff/skiff/internal/controller/endpoints"
 	"github.com/skiff/skiff/internal/controller/endpointslice"
 	"github.com/skiff/skiff/internal/controller/gc"
 	"github.com/skiff/skiff/internal/controller/job"
 	"github.com/skiff/skiff/internal/controller/namespace"
+	"github.com/skiff/skiff/internal/controller/nodelifecycle"
 	"github.com/skiff/skiff/internal/controller/podgc"
 	"github.com/skiff/skiff/internal/controller/replicaset"
 	"github.com/skiff/skiff/internal/controller/rootcacert"
 	"github.com/skiff/skiff/internal/controller/serviceaccount"
+	"github.com/skiff/skiff/internal/controller/statefulset"
 	"github.com/skiff/skiff/internal/controller/ttlafterfinished"
 )
 
@@ -92,6 +95,8 @@ func (s *Server) controllers() []controller.Descriptor {
 		replicaset.Descriptor(),
 		replicaset.ReplicationControllerDescriptor(),
 		deployment.Descriptor(),
+		statefulset.Descriptor(),
+		daemonset.Descriptor(),
 		gc.Descriptor(s.clientConfig),
 		endpoints.Descriptor(),
 		endpointslice.Descriptor(),
@@ -99,6 +104,8 @@ func (s *Server) controllers() []controller.Descriptor {
 		job.Descriptor(job.Options{BackoffBase: s.cfg.JobBackoff}),
 		cronjob.Descriptor(s.cfg.ControllerClock),
 		ttlafterfinished.Descriptor(s.cfg.ControllerClock),
+		nodelifecycle.Descriptor(nodelifecycle.Config{GracePeriod: s.cfg.NodeMonitorGracePeriod}),
+		nodelifecycle.TaintEvictionDescriptor(nil),
 	}
 }
 

@@ -1,0 +1,246 @@
+package daemonset
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
+
+	"github.com/skiff/skiff/internal/controller"
+)
+
+var controllerKind = appsv1.SchemeGroupVersion.WithKind("DaemonSet")
+
+// Config configures a Controller.
+type Config struct {
+	Client    kubernetes.Interface
+	Informers informers.SharedInformerFactory
+	// Recorder records events; nil drops them.
+	Recorder record.EventRecorder
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// Clock measures minReadySeconds and expectations; nil means the
+	// real clock.
+	Clock clock.PassiveClock
+}
+
+// Controller keeps the pods and revisions of DaemonSets.
+type Controller struct {
+	client       kubernetes.Interface
+	dsLister     appslisters.DaemonSetLister
+	podLister    corelisters.PodLister
+	nodeLister   corelisters.NodeLister
+	revLister    appslisters.ControllerRevisionLister
+	recorder     record.EventRecorder
+	clock        clock.PassiveClock
+	log          *slog.Logger
+	expectations *expectations
+	runner       *controller.Runner
+	// syncHandler is sync; tests may replace it.
+	syncHandler controller.SyncFunc
+}
+
+// New returns a Controller whose handlers are registered on
+// cfg.Informers; Run starts it.
+func New(cfg Config) (*Controller, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	if cfg.Recorder == nil {
+		cfg.Recorder = &record.FakeRecorder{}
+	}
+	dss := cfg.Informers.Apps().V1().DaemonSets()
+	pods := cfg.Informers.Core().V1().Pods()
+	nodes := cfg.Informers.Core().V1().Nodes()
+	revs := cfg.Informers.Apps().V1().ControllerRevisions()
+	c := &Controller{
+		client:       cfg.Client,
+		dsLister:     dss.Lister(),
+		podLister:    pods.Lister(),
+		nodeLister:   nodes.Lister(),
+		revLister:    revs.Lister(),
+		recorder:     cfg.Recorder,
+		clock:        cfg.Clock,
+		log:          cfg.Logger,
+		expectations: newExpectations(cfg.Clock),
+	}
+	c.syncHandler = c.sync
+	c.runner = controller.NewRunner(controller.RunnerConfig{
+		Name: Name,
+		Sync: func(ctx context.Context, key string) error { return c.syncHandler(ctx, key) },
+		Synced: []cache.InformerSynced{dss.Informer().HasSynced, pods.Informer().HasSynced,
+			nodes.Informer().HasSynced, revs.Informer().HasSynced},
+		Logger: cfg.Logger,
+	})
+	if _, err := dss.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.runner.EnqueueObject,
+		UpdateFunc: func(_, cur any) { c.runner.EnqueueObject(cur) },
+		DeleteFunc: c.deleteDaemonSet,
+	}); err != nil {
+		return nil, fmt.Errorf("watch daemonsets: %w", err)
+	}
+	if _, err := pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.addPod,
+		UpdateFunc: c.updatePod,
+		DeleteFunc: c.deletePod,
+	}); err != nil {
+		return nil, fmt.Errorf("watch pods: %w", err)
+	}
+	if _, err := nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { c.enqueueAll() },
+		UpdateFunc: c.updateNode,
+		DeleteFunc: func(any) { c.enqueueAll() },
+	}); err != nil {
+		return nil, fmt.Errorf("watch nodes: %w", err)
+	}
+	return c, nil
+}
+
+// Run runs workers workers until ctx ends.
+func (c *Controller) Run(ctx context.Context, workers int) { c.runner.Run(ctx, workers) }
+
+func (c *Controller) deleteDaemonSet(obj any) {
+	key, err := controller.KeyOf(obj)
+	if err != nil {
+		return
+	}
+	c.expectations.forget(key)
+	c.runner.Enqueue(key)
+}
+
+func (c *Controller) enqueueAll() {
+	all, err := c.dsLister.List(labels.Everything())
+	if err != nil {
+		return
+	}
+	for _, ds := range all {
+		c.runner.Enqueue(ds.Namespace + "/" + ds.Name)
+	}
+}
+
+// updateNode enqueues every DaemonSet when something placement depends
+// on changed; heartbeats alone change nothing.
+func (c *Controller) updateNode(oldObj, newObj any) {
+	old, ok1 := oldObj.(*corev1.Node)
+	cur, ok2 := newObj.(*corev1.Node)
+	if !ok1 || !ok2 || old.ResourceVersion == cur.ResourceVersion {
+		return
+	}
+	if labels.Equals(old.Labels, cur.Labels) && equality.Semantic.DeepEqual(old.Spec.Taints, cur.Spec.Taints) &&
+		old.Spec.Unschedulable == cur.Spec.Unschedulable {
+		return
+	}
+	c.enqueueAll()
+}
+
+func (c *Controller) resolveControllerRef(namespace string, ref *metav1.OwnerReference) *appsv1.DaemonSet {
+	if ref.Kind != controllerKind.Kind || ref.APIVersion != controllerKind.GroupVersion().String() {
+		return nil
+	}
+	ds, err := c.dsLister.DaemonSets(namespace).Get(ref.Name)
+	if err != nil || ds.UID != ref.UID {
+		return nil
+	}
+	return ds
+}
+
+func (c *Controller) enqueueSelecting(pod *corev1.Pod) {
+	all, err := c.dsLister.DaemonSets(pod.Namespace).List(labels.Everything())
+	if err != nil {
+		return
+	}
+	for _, ds := range all {
+		sel, err := metav1.LabelSelectorAsSelector(ds.Spec.Selector)
+		if err == nil && !sel.Empty() && sel.Matches(labels.Set(pod.Labels)) {
+			c.runner.Enqueue(ds.Namespace + "/" + ds.Name)
+		}
+	}
+}
+
+func (c *Controller) addPod(obj any) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	if pod.DeletionTimestamp != nil {
+		c.deletePod(pod)
+		return
+	}
+	if ref := metav1.GetControllerOf(pod); ref != nil {
+		if ds := c.resolveControllerRef(pod.Namespace, ref); ds != nil {
+			key := ds.Namespace + "/" + ds.Name
+			c.expectations.creationObserved(key)
+			c.runner.Enqueue(key)
+		}
+		return
+	}
+	c.enqueueSelecting(pod)
+}
+
+func (c *Controller) updatePod(oldObj, newObj any) {
+	old, ok1 := oldObj.(*corev1.Pod)
+	cur, ok2 := newObj.(*corev1.Pod)
+	if !ok1 || !ok2 || old.ResourceVersion == cur.ResourceVersion {
+		return
+	}
+	if cur.DeletionTimestamp != nil {
+		c.deletePod(cur)
+		return
+	}
+	oldRef, curRef := metav1.GetControllerOf(old), metav1.GetControllerOf(cur)
+	if oldRef != nil && (curRef == nil || oldRef.UID != curRef.UID) {
+		if ds := c.resolveControllerRef(old.Namespace, oldRef); ds != nil {
+			c.runner.Enqueue(ds.Namespace + "/" + ds.Name)
+		}
+	}
+	if curRef != nil {
+		ds := c.resolveControllerRef(cur.Namespace, curRef)
+		if ds == nil {
+			return
+		}
+		key := ds.Namespace + "/" + ds.Name
+		c.runner.Enqueue(key)
+		if !podReady(old) && podReady(cur) && ds.Spec.MinReadySeconds > 0 {
+			c.runner.EnqueueAfter(key, time.Duration(ds.Spec.MinReadySeconds)*time.Second+time.Second)
+		}
+		return
+	}
+	if !labels.Equals(old.Labels, cur.Labels) || oldRef != nil {
+		c.enqueueSelecting(cur)
+	}
+}
+
+func (c *Controller) deletePod(obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	ref := metav1.GetControllerOf(pod)
+	if ref == nil {
+		return
+	}
+	if ds := c.resolveControllerRef(pod.Namespace, ref); ds != nil {
+		key := ds.Namespace + "/" + ds.Name
+		c.expectations.deletionObserved(key, pod.Namespace+"/"+pod.Name)
+		c.runner.Enqueue(key)
+	}
+}

@@ -1,0 +1,75 @@
+package daemonset
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// calculateStatus counts, over nodes, where ds should run (desired),
+// where it runs and should (current), where it runs and should not
+// (misscheduled), and the ready, available and updated pods among the
+// desired nodes (one pod per node: the updated one if any).
+func calculateStatus(ds *appsv1.DaemonSet, nodes []*corev1.Node, byNode map[string]*nodePods, hash string, now time.Time) *appsv1.DaemonSetStatus {
+	st := ds.Status.DeepCopy()
+	st.ObservedGeneration = ds.Generation
+	var desired, current, misscheduled, ready, available, updated int32
+	for _, n := range nodes {
+		run, _ := shouldRun(ds, n)
+		np := byNode[n.Name]
+		has := np != nil && len(np.active) > 0
+		switch {
+		case run:
+			desired++
+			if !has {
+				continue
+			}
+			current++
+			cur, old := split(np, hash)
+			p := cur
+			if p == nil {
+				p = old
+			}
+			if p == nil {
+				p = np.active[0]
+			}
+			if podReady(p) {
+				ready++
+				if isAvailable(p, ds.Spec.MinReadySeconds, now) {
+					available++
+				}
+			}
+			if cur != nil {
+				updated++
+			}
+		case has:
+			misscheduled++
+		}
+	}
+	st.DesiredNumberScheduled = desired
+	st.CurrentNumberScheduled = current
+	st.NumberMisscheduled = misscheduled
+	st.NumberReady = ready
+	st.NumberAvailable = available
+	st.UpdatedNumberScheduled = updated
+	st.NumberUnavailable = max(desired-available, 0)
+	return st
+}
+
+// writeStatus writes st unless the DaemonSet already has it.
+func (c *Controller) writeStatus(ctx context.Context, ds *appsv1.DaemonSet, st *appsv1.DaemonSetStatus) error {
+	if equality.Semantic.DeepEqual(ds.Status, *st) {
+		return nil
+	}
+	fresh := ds.DeepCopy()
+	fresh.Status = *st
+	if _, err := c.client.AppsV1().DaemonSets(ds.Namespace).UpdateStatus(ctx, fresh, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("update status of daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
+	}
+	return nil
+}
