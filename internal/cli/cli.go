@@ -86,6 +86,7 @@ func serverFlags(fs *flag.FlagSet, c *config.Server) {
 	fs.StringVar(&c.NodeName, "node-name", c.NodeName, "name of this node")
 	fs.Var(listFlag{&c.Disable}, "disable", "components not to run (repeatable)")
 	fs.Var(listFlag{&c.DisableControllers}, "disable-controllers", "controllers not to run (repeatable)")
+	fs.DurationVar(&c.NodeMonitorGracePeriod, "node-monitor-grace-period", c.NodeMonitorGracePeriod, "how long a node may go without a heartbeat before it is marked Unknown (default 40s)")
 	fs.StringVar(&c.SchedulerConfig, "scheduler-config", c.SchedulerConfig, "KubeSchedulerConfiguration file of the scheduler")
 	fs.BoolVar(&c.Debug, "debug", c.Debug, "log at debug level")
 }

@@ -45,6 +45,10 @@ type Server struct {
 	SchedulerConfig string
 	// DisableControllers lists controllers not to run.
 	DisableControllers []string
+	// NodeMonitorGracePeriod is how long a node may go without a
+	// heartbeat before the node lifecycle controller marks it Unknown
+	// (0 means upstream's 40s).
+	NodeMonitorGracePeriod time.Duration
 	// Debug turns on debug logging.
 	Debug bool
 
@@ -102,6 +106,9 @@ func (s Server) Validate() error {
 	}
 	if _, err := netip.ParseAddr(s.ClusterDNS); err != nil {
 		errs = append(errs, fmt.Errorf("--cluster-dns %q is not an IP address", s.ClusterDNS))
+	}
+	if s.NodeMonitorGracePeriod < 0 {
+		errs = append(errs, fmt.Errorf("--node-monitor-grace-period %v must not be negative", s.NodeMonitorGracePeriod))
 	}
 	if s.DatastoreEndpoint == "" && (s.DatastoreCAFile != "" || s.DatastoreCertFile != "" || s.DatastoreKeyFile != "") {
 		errs = append(errs, errors.New("--datastore-cafile, --datastore-certfile and --datastore-keyfile need --datastore-endpoint"))
