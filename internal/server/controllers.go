@@ -17,6 +17,7 @@ import (
 	"github.com/skiff/skiff/internal/controller/cronjob"
 	"github.com/skiff/skiff/internal/controller/daemonset"
 	"github.com/skiff/skiff/internal/controller/deployment"
+	"github.com/skiff/skiff/internal/controller/disruption"
 	"github.com/skiff/skiff/internal/controller/endpoints"
 	"github.com/skiff/skiff/internal/controller/endpointslice"
 	"github.com/skiff/skiff/internal/controller/gc"
@@ -25,6 +26,7 @@ import (
 	"github.com/skiff/skiff/internal/controller/nodelifecycle"
 	"github.com/skiff/skiff/internal/controller/podgc"
 	"github.com/skiff/skiff/internal/controller/replicaset"
+	"github.com/skiff/skiff/internal/controller/resourcequota"
 	"github.com/skiff/skiff/internal/controller/rootcacert"
 	"github.com/skiff/skiff/internal/controller/serviceaccount"
 	"github.com/skiff/skiff/internal/controller/statefulset"
@@ -106,6 +108,8 @@ func (s *Server) controllers() []controller.Descriptor {
 		ttlafterfinished.Descriptor(s.cfg.ControllerClock),
 		nodelifecycle.Descriptor(nodelifecycle.Config{GracePeriod: s.cfg.NodeMonitorGracePeriod}),
 		nodelifecycle.TaintEvictionDescriptor(nil),
+		disruption.Descriptor(),
+		resourcequota.Descriptor(),
 	}
 }
 
