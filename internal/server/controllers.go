@@ -22,8 +22,10 @@ import (
 	"github.com/skiff/skiff/internal/controller/endpointslice"
 	"github.com/skiff/skiff/internal/controller/gc"
 	"github.com/skiff/skiff/internal/controller/job"
+	"github.com/skiff/skiff/internal/controller/localpath"
 	"github.com/skiff/skiff/internal/controller/namespace"
 	"github.com/skiff/skiff/internal/controller/nodelifecycle"
+	"github.com/skiff/skiff/internal/controller/persistentvolume"
 	"github.com/skiff/skiff/internal/controller/podgc"
 	"github.com/skiff/skiff/internal/controller/replicaset"
 	"github.com/skiff/skiff/internal/controller/resourcequota"
@@ -106,6 +108,8 @@ func (s *Server) controllers() []controller.Descriptor {
 		job.Descriptor(job.Options{BackoffBase: s.cfg.JobBackoff}),
 		cronjob.Descriptor(s.cfg.ControllerClock),
 		ttlafterfinished.Descriptor(s.cfg.ControllerClock),
+		persistentvolume.Descriptor(),
+		localpath.Descriptor(s.localPathOptions()),
 		nodelifecycle.Descriptor(nodelifecycle.Config{GracePeriod: s.cfg.NodeMonitorGracePeriod}),
 		nodelifecycle.TaintEvictionDescriptor(nil),
 		disruption.Descriptor(),
@@ -195,4 +199,18 @@ func (s *Server) controllerIdentity() (string, error) {
 	}
 	sum := sha256.Sum256([]byte(dir))
 	return host + "_" + hex.EncodeToString(sum[:6]), nil
+}
+
+// localPathOptions places local-path volumes under DATA-DIR/storage and
+// lets the provisioner make their directories itself when the volume's
+// node is this server's own agent.
+func (s *Server) localPathOptions() localpath.Options {
+	dirs := localpath.NodeLocal{}
+	if !s.cfg.DisableAgent {
+		dirs.Node = s.cfg.NodeName
+		if dirs.Node == "" {
+			dirs.Node, _ = os.Hostname() // "" on error: the agent makes the directories
+		}
+	}
+	return localpath.Options{BasePath: filepath.Join(s.cfg.DataDir, "storage"), Dirs: dirs}
 }
