@@ -144,14 +144,13 @@ func New(cfg Config) (*Scheduler, error) {
 		return nil, fmt.Errorf("node handler: %w", err)
 	}
 	s.podsSynced, s.nodesSynced = pods.HasSynced, nodes.HasSynced
-	// Register the listers' informers so the factory starts them.
-	for _, inf := range []cache.SharedIndexInformer{
-		f.Core().V1().Namespaces().Informer(), f.Core().V1().Services().Informer(),
-		f.Core().V1().ReplicationControllers().Informer(), f.Apps().V1().ReplicaSets().Informer(),
-		f.Apps().V1().StatefulSets().Informer(),
-	} {
-		_ = inf // registration is the side effect wanted
-	}
+	// Asking for the listers' informers registers them with the factory,
+	// which starts them with the others.
+	f.Core().V1().Namespaces().Informer()
+	f.Core().V1().Services().Informer()
+	f.Core().V1().ReplicationControllers().Informer()
+	f.Apps().V1().ReplicaSets().Informer()
+	f.Apps().V1().StatefulSets().Informer()
 	return s, nil
 }
 
