@@ -14,7 +14,7 @@ import (
 // calculateStatus counts, over nodes, where ds should run (desired),
 // where it runs and should (current), where it runs and should not
 // (misscheduled), and the ready, available and updated pods among the
-// desired nodes (one pod per node: the updated one if any).
+// desired nodes (one pod per node: the old one during a surge).
 func calculateStatus(ds *appsv1.DaemonSet, nodes []*corev1.Node, byNode map[string]*nodePods, hash string, now time.Time) *appsv1.DaemonSetStatus {
 	st := ds.Status.DeepCopy()
 	st.ObservedGeneration = ds.Generation
@@ -30,13 +30,15 @@ func calculateStatus(ds *appsv1.DaemonSet, nodes []*corev1.Node, byNode map[stri
 				continue
 			}
 			current++
-			cur, old := split(np, hash)
-			p := cur
-			if p == nil {
+			// The old pod speaks for the node while it runs, as the oldest
+			// does upstream: during a surge it keeps the node available
+			// and not yet updated. (Creation times have one-second
+			// resolution, so the revision, not the age, tells them apart.)
+			p := np.active[0]
+			if cur, old := split(np, hash); old != nil {
 				p = old
-			}
-			if p == nil {
-				p = np.active[0]
+			} else if cur != nil {
+				p = cur
 			}
 			if podReady(p) {
 				ready++
@@ -44,7 +46,7 @@ func calculateStatus(ds *appsv1.DaemonSet, nodes []*corev1.Node, byNode map[stri
 					available++
 				}
 			}
-			if cur != nil {
+			if p.Labels[appsv1.DefaultDaemonSetUniqueLabelKey] == hash {
 				updated++
 			}
 		case has:
