@@ -368,22 +368,17 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		for _, t := range taints {
 			swap = swap || ownedNoExecute(t)
 		}
-		switch ok, wait := false, time.Duration(0); {
-		case hasTaint(taints, *ne) || swap:
+		if hasTaint(taints, *ne) || swap {
 			// Already tainted, or not-ready and unreachable trade
 			// places: no new eviction starts, so no token is spent.
 			wantNE = []corev1.Taint{*ne}
-		default:
-			if ok, wait = c.takeToken(zoneOf(node), now); ok {
-				wantNE = []corev1.Taint{*ne}
-			} else {
-				if wait <= 0 {
-					wait = c.cfg.MonitorPeriod
-				}
-				// Keep what the node has until a token comes.
-				retry = controller.RequeueAfter(wait, fmt.Errorf("zone of node %s is at its eviction rate", key))
-				wantNE = nil
+		} else if ok, wait := c.takeToken(zoneOf(node), now); ok {
+			wantNE = []corev1.Taint{*ne}
+		} else {
+			if wait <= 0 {
+				wait = c.cfg.MonitorPeriod
 			}
+			retry = controller.RequeueAfter(wait, fmt.Errorf("zone of node %s is at its eviction rate", key))
 		}
 	}
 	var ch2 bool
