@@ -55,9 +55,9 @@ func newDS(mutate ...func(*appsv1.DaemonSet)) *appsv1.DaemonSet {
 
 func TestShouldRun(t *testing.T) {
 	for _, tc := range []struct {
-		name             string
-		ds               func(*appsv1.DaemonSet)
-		node             *corev1.Node
+		name              string
+		ds                func(*appsv1.DaemonSet)
+		node              *corev1.Node
 		wantRun, wantKeep bool
 	}{
 		{"plain node", nil, node("a"), true, true},
