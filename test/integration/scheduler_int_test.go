@@ -144,14 +144,16 @@ func TestSchedulerBindsPods(t *testing.T) {
 		}
 		return running == 6, fmt.Errorf("%d running", running)
 	})
-	l, err := c.CoreV1().Events("default").List(ctxT(t), metav1.ListOptions{FieldSelector: "involvedObject.name=p0,reason=Scheduled"})
-	if err != nil || len(l.Items) == 0 {
-		t.Fatalf("no Scheduled event: %v", err)
-	}
 	p, _ := c.CoreV1().Pods("default").Get(ctxT(t), "p0", metav1.GetOptions{})
-	if want := "Successfully assigned default/p0 to " + p.Spec.NodeName; l.Items[0].Message != want {
-		t.Errorf("event %q, want %q", l.Items[0].Message, want)
-	}
+	want := "Successfully assigned default/p0 to " + p.Spec.NodeName
+	// Events are written asynchronously by the recorder.
+	eventually(t, wait, "the Scheduled event of p0", func() (bool, error) {
+		l, err := c.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=p0,reason=Scheduled"})
+		if err != nil || len(l.Items) == 0 {
+			return false, err
+		}
+		return l.Items[0].Message == want, fmt.Errorf("event %q, want %q", l.Items[0].Message, want)
+	})
 }
 
 func TestSchedulerTopologySpreadAcrossZones(t *testing.T) {
