@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"context"
+	"k8s.io/klog/v2"
 	"log/slog"
 	"net"
 	"os"
@@ -67,6 +68,9 @@ func (s *Server) Start() {
 	if os.Getenv("SKIFF_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	// client-go logs through klog (leader election, warnings); keep test
+	// output to what the tests say unless asked.
+	klog.SetSlogLogger(log)
 	srv, err := server.Start(context.Background(), s.Config, log)
 	if err != nil {
 		s.t.Fatalf("start server: %v", err)

@@ -67,7 +67,9 @@ func nodesimPod(name string, mutate ...func(*corev1.Pod)) *corev1.Pod {
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: corev1.PodSpec{
-			Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10"}},
+			// The test binds its pods itself; no scheduler serves this name.
+			SchedulerName: "skiff-test-manual",
+			Containers:    []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10"}},
 		},
 	}
 	for _, m := range mutate {
