@@ -70,7 +70,9 @@ func TestPersistentVolumeStaticBindingAndRetain(t *testing.T) {
 		if _, err := cs.CoreV1().PersistentVolumes().Create(ctx, v, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = cs.CoreV1().PersistentVolumes().Delete(context.Background(), v.Name, metav1.DeleteOptions{}) })
+		t.Cleanup(func() {
+			_ = cs.CoreV1().PersistentVolumes().Delete(context.Background(), v.Name, metav1.DeleteOptions{})
+		})
 	}
 	waitVolumePhase(t, ctx, cs, "pv-static-small", corev1.VolumeAvailable)
 	noClass := ""

@@ -44,7 +44,10 @@ func (b volumeBuilder) reclaim(p corev1.PersistentVolumeReclaimPolicy) volumeBui
 	b.v.Spec.PersistentVolumeReclaimPolicy = p
 	return b
 }
-func (b volumeBuilder) ann(k, v string) volumeBuilder { metav1.SetMetaDataAnnotation(&b.v.ObjectMeta, k, v); return b }
+func (b volumeBuilder) ann(k, v string) volumeBuilder {
+	metav1.SetMetaDataAnnotation(&b.v.ObjectMeta, k, v)
+	return b
+}
 func (b volumeBuilder) claimRef(ns, name, uid string) volumeBuilder {
 	b.v.Spec.ClaimRef = &corev1.ObjectReference{Kind: "PersistentVolumeClaim", Namespace: ns, Name: name, UID: types.UID(uid)}
 	return b
