@@ -67,9 +67,7 @@ func nodesimPod(name string, mutate ...func(*corev1.Pod)) *corev1.Pod {
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: corev1.PodSpec{
-			// The test binds its pods itself; no scheduler serves this name.
-			SchedulerName: "skiff-test-manual",
-			Containers:    []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10"}},
+			Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10"}},
 		},
 	}
 	for _, m := range mutate {
@@ -133,7 +131,9 @@ func TestNodeSimulator(t *testing.T) {
 	ns := "default"
 	// A pod bound through the binding subresource runs and becomes Ready
 	// with an address from its node's CIDR.
-	if _, err := cs.CoreV1().Pods(ns).Create(ctx, nodesimPod("web"), metav1.CreateOptions{}); err != nil {
+	// The test binds this pod itself: no scheduler serves its name.
+	manual := func(p *corev1.Pod) { p.Spec.SchedulerName = "skiff-test-manual" }
+	if _, err := cs.CoreV1().Pods(ns).Create(ctx, nodesimPod("web", manual), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	err := cs.CoreV1().Pods(ns).Bind(ctx, &corev1.Binding{
