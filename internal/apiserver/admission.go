@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	certificatesv1 "k8s.io/api/certificates/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	corev1 "k8s.io/api/core/v1"
@@ -26,8 +28,13 @@ func (s *Server) admitCreate(ctx context.Context, rs *resource, obj runtime.Obje
 	if rs.kind.Namespaced {
 		if err := s.namespaceAllowsCreate(ctx, m.GetNamespace()); err != nil {
 			if apierrors.IsForbidden(err) {
-				return apierrors.NewForbidden(rs.kind.GroupResource(), m.GetName(),
+				ferr := apierrors.NewForbidden(rs.kind.GroupResource(), m.GetName(),
 					fmt.Errorf("unable to create new content in namespace %s because it is being terminated", m.GetNamespace()))
+				// Clients such as the namespace controller look for this cause.
+				ferr.ErrStatus.Details.Causes = append(ferr.ErrStatus.Details.Causes, metav1.StatusCause{
+					Type: corev1.NamespaceTerminatingCause, Message: fmt.Sprintf("namespace %s is being terminated", m.GetNamespace()), Field: "metadata.namespace",
+				})
+				return ferr
 			}
 			return err
 		}
@@ -35,6 +42,13 @@ func (s *Server) admitCreate(ctx context.Context, rs *resource, obj runtime.Obje
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		addDefaultTolerations(o)
+		if err := s.admitPriority(ctx, o); err != nil {
+			return err
+		}
+	case *corev1.PersistentVolumeClaim:
+		if err := s.defaultStorageClass(ctx, o); err != nil {
+			return err
+		}
 	case *certificatesv1.CertificateSigningRequest:
 		// The requestor is whoever sent the request, whatever the body says.
 		u := userFrom(ctx)
@@ -138,4 +152,89 @@ func setNamespaceTerminating(obj runtime.Object) {
 	if ns, ok := obj.(*corev1.Namespace); ok {
 		ns.Status.Phase = corev1.NamespaceTerminating
 	}
+}
+
+var (
+	priorityClassesGVR = schema.GroupVersionResource{Group: "scheduling.k8s.io", Version: "v1", Resource: "priorityclasses"}
+	storageClassesGVR  = schema.GroupVersionResource{Group: "storage.k8s.io", Version: "v1", Resource: "storageclasses"}
+)
+
+// admitPriority resolves a pod's priority from its PriorityClass, or from
+// the global default class, as upstream's Priority admission plugin does.
+func (s *Server) admitPriority(ctx context.Context, pod *corev1.Pod) error {
+	pr := s.lookup(priorityClassesGVR)
+	if pr == nil {
+		return nil
+	}
+	if pod.Spec.PriorityClassName == "" {
+		// A consistent read from the cache: cheap, and a default class made
+		// a moment ago applies (upstream's lister may still miss it).
+		res, err := pr.store.List(ctx, pr.listPrefix(""), storage.ListOptions{Recursive: true})
+		if err != nil {
+			return toStatusError(err, pr.kind.GroupResource(), "")
+		}
+		var def *schedulingv1.PriorityClass
+		for _, o := range res.Items {
+			pc := o.(*schedulingv1.PriorityClass)
+			if pc.GlobalDefault && (def == nil || pc.Value < def.Value) {
+				def = pc
+			}
+		}
+		if def != nil {
+			pod.Spec.PriorityClassName = def.Name
+			pod.Spec.Priority = &def.Value
+			pod.Spec.PreemptionPolicy = def.PreemptionPolicy
+		}
+		return nil
+	}
+	obj, err := pr.store.Get(ctx, pr.key("", pod.Spec.PriorityClassName), storage.GetOptions{ResourceVersion: "0"})
+	if isNotFound(err) {
+		obj, err = pr.store.Get(ctx, pr.key("", pod.Spec.PriorityClassName), storage.GetOptions{})
+	}
+	if isNotFound(err) {
+		return apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, pod.Name,
+			fmt.Errorf("no PriorityClass with name %s was found", pod.Spec.PriorityClassName))
+	}
+	if err != nil {
+		return toStatusError(err, pr.kind.GroupResource(), pod.Spec.PriorityClassName)
+	}
+	pc := obj.(*schedulingv1.PriorityClass)
+	pod.Spec.Priority = &pc.Value
+	if pc.PreemptionPolicy != nil {
+		pod.Spec.PreemptionPolicy = pc.PreemptionPolicy
+	}
+	return nil
+}
+
+// defaultStorageClass gives a claim without a class the default one (the
+// newest class annotated as default), as upstream's DefaultStorageClass
+// admission plugin does.
+func (s *Server) defaultStorageClass(ctx context.Context, pvc *corev1.PersistentVolumeClaim) error {
+	if pvc.Spec.StorageClassName != nil {
+		return nil
+	}
+	sr := s.lookup(storageClassesGVR)
+	if sr == nil {
+		return nil
+	}
+	res, err := sr.store.List(ctx, sr.listPrefix(""), storage.ListOptions{Recursive: true})
+	if err != nil {
+		return toStatusError(err, sr.kind.GroupResource(), "")
+	}
+	var def *storagev1.StorageClass
+	for _, o := range res.Items {
+		sc := o.(*storagev1.StorageClass)
+		if sc.Annotations["storageclass.kubernetes.io/is-default-class"] != "true" && sc.Annotations["storageclass.beta.kubernetes.io/is-default-class"] != "true" {
+			continue
+		}
+		if def == nil || sc.CreationTimestamp.After(def.CreationTimestamp.Time) ||
+			(sc.CreationTimestamp.Equal(&def.CreationTimestamp) && sc.Name < def.Name) {
+			def = sc
+		}
+	}
+	if def != nil {
+		name := def.Name
+		pvc.Spec.StorageClassName = &name
+	}
+	return nil
 }
