@@ -32,14 +32,23 @@ func (b *binder) Bind(ctx context.Context, _ *framework.CycleState, pod *v1.Pod,
 }
 
 // patchCondition sets PodScheduled=False with reason and message through
-// a strategic merge patch of the status (conditions merge on type).
-func (s *Scheduler) patchCondition(ctx context.Context, pod *v1.Pod, reason, msg string) error {
+// a strategic merge patch of the status (conditions merge on type), and
+// status.nominatedNodeName when nominated is set ("" clears it).
+func (s *Scheduler) patchCondition(ctx context.Context, pod *v1.Pod, reason, msg string, nominated *string) error {
 	cond := v1.PodCondition{Type: v1.PodScheduled, Status: v1.ConditionFalse, Reason: reason, Message: msg,
 		LastTransitionTime: metav1.NewTime(s.clock.Now())}
 	if cur := podScheduledCondition(pod); cur != nil && cur.Status == v1.ConditionFalse {
 		cond.LastTransitionTime = cur.LastTransitionTime
 	}
-	patch, err := json.Marshal(map[string]any{"status": map[string]any{"conditions": []v1.PodCondition{cond}}})
+	status := map[string]any{"conditions": []v1.PodCondition{cond}}
+	if nominated != nil {
+		if *nominated == "" {
+			status["nominatedNodeName"] = nil
+		} else {
+			status["nominatedNodeName"] = *nominated
+		}
+	}
+	patch, err := json.Marshal(map[string]any{"status": status})
 	if err != nil {
 		return err
 	}

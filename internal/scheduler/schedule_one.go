@@ -146,6 +146,13 @@ func (s *Scheduler) findNodesThatFitPod(ctx context.Context, fw *framework.Frame
 		}
 		diag.UnschedulablePlugins.Insert(sets.List(plugins)...)
 	}
+	// The node a preemption nominated is likely the only one that fits:
+	// try it first.
+	if nom := pod.Status.NominatedNodeName; nom != "" && (res == nil || res.NodeNames == nil || res.NodeNames.Has(nom)) {
+		if ni, err := s.snapshot.Get(nom); err == nil && fw.RunFilterPluginsWithNominatedPods(ctx, state, pod, ni).IsSuccess() {
+			return []*framework.NodeInfo{ni}, diag, nil
+		}
+	}
 	feasible, err := s.findNodesThatPassFilters(ctx, fw, state, pod, &diag, nodes)
 	return feasible, diag, err
 }
@@ -182,7 +189,7 @@ func (s *Scheduler) findNodesThatPassFilters(ctx context.Context, fw *framework.
 	start := s.nextStartNodeIndex
 	check := func(i int) {
 		ni := nodes[(start+i)%n]
-		st := fw.RunFilterPlugins(ctx, state, pod, ni)
+		st := fw.RunFilterPluginsWithNominatedPods(ctx, state, pod, ni)
 		if st.IsSuccess() {
 			k := found.Add(1)
 			if k > want {

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	policylisters "k8s.io/client-go/listers/policy/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
@@ -70,6 +71,9 @@ type Scheduler struct {
 	rcs                     corelisters.ReplicationControllerLister
 	replicaSets             appslisters.ReplicaSetLister
 	statefulSets            appslisters.StatefulSetLister
+	pdbs                    policylisters.PodDisruptionBudgetLister
+	// nominator holds the pods nominated to nodes by preemption.
+	nominator *nominator
 
 	bindings sync.WaitGroup
 }
@@ -91,7 +95,8 @@ func New(cfg Config) (*Scheduler, error) {
 	s := &Scheduler{
 		cfg: cfg, log: cfg.Logger, clock: cfg.Clock, client: cfg.Client, recorder: cfg.Recorder,
 		profiles: map[string]*framework.Framework{}, cache: NewCache(), snapshot: framework.NewEmptySnapshot(),
-		rand: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0)),
+		rand:      rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0)),
+		nominator: newNominator(),
 	}
 	if p := cfg.Configuration.PercentageOfNodesToScore; p != nil {
 		if *p < 0 || *p > 100 {
@@ -105,6 +110,7 @@ func New(cfg Config) (*Scheduler, error) {
 	s.rcs = f.Core().V1().ReplicationControllers().Lister()
 	s.replicaSets = f.Apps().V1().ReplicaSets().Lister()
 	s.statefulSets = f.Apps().V1().StatefulSets().Lister()
+	s.pdbs = f.Policy().V1().PodDisruptionBudgets().Lister()
 
 	profiles, err := cfg.Configuration.FrameworkProfiles()
 	if err != nil {
@@ -120,6 +126,7 @@ func New(cfg Config) (*Scheduler, error) {
 			Registry: registry, Profile: p,
 			Snapshot:        func() framework.NodeInfoLister { return s.snapshot },
 			NamespaceLabels: s.namespaceLabels, DefaultSelector: s.defaultSelector,
+			NominatedPods: s.nominator.podsForNode, PDBs: s.listPDBs, Preempt: s.preempt,
 		})
 		if err != nil {
 			return nil, err
@@ -151,6 +158,7 @@ func New(cfg Config) (*Scheduler, error) {
 	f.Core().V1().ReplicationControllers().Informer()
 	f.Apps().V1().ReplicaSets().Informer()
 	f.Apps().V1().StatefulSets().Informer()
+	f.Policy().V1().PodDisruptionBudgets().Informer()
 	return s, nil
 }
 
@@ -206,6 +214,9 @@ func (s *Scheduler) addPod(obj any) {
 			s.queue.MoveOnEvent(framework.ClusterEvent{Resource: framework.KindAssignedPod, ActionType: framework.Add})
 		}
 	case s.responsible(pod) && !terminal(pod) && pod.DeletionTimestamp == nil:
+		if pod.Status.NominatedNodeName != "" {
+			s.nominator.set(pod, pod.Status.NominatedNodeName)
+		}
 		s.queue.Add(pod)
 	}
 }
@@ -219,6 +230,7 @@ func (s *Scheduler) updatePod(oldObj, newObj any) {
 	if pod.Spec.NodeName != "" {
 		if old.Spec.NodeName == "" {
 			s.queue.Delete(pod.UID)
+			s.nominator.delete(pod.UID)
 		}
 		if terminal(pod) {
 			s.cache.RemovePod(pod)
@@ -235,8 +247,10 @@ func (s *Scheduler) updatePod(oldObj, newObj any) {
 	}
 	if !s.responsible(pod) || terminal(pod) || pod.DeletionTimestamp != nil {
 		s.queue.Delete(pod.UID)
+		s.nominator.delete(pod.UID)
 		return
 	}
+	s.nominator.update(pod)
 	// Our own status writes change nothing the scheduler reads.
 	if equality.Semantic.DeepEqual(old.Spec, pod.Spec) && equality.Semantic.DeepEqual(old.Labels, pod.Labels) &&
 		equality.Semantic.DeepEqual(old.Annotations, pod.Annotations) {
@@ -254,6 +268,7 @@ func (s *Scheduler) deletePod(obj any) {
 		return
 	}
 	s.queue.Delete(pod.UID)
+	s.nominator.delete(pod.UID)
 	if pod.Spec.NodeName != "" || s.cache.IsAssumed(pod.UID) {
 		s.cache.RemovePod(pod)
 		s.queue.MoveOnEvent(framework.ClusterEvent{Resource: framework.KindAssignedPod, ActionType: framework.Delete})
@@ -358,32 +373,45 @@ func (s *Scheduler) scheduleOne(ctx context.Context) {
 		return
 	}
 	log := s.log.With("pod", pod.Namespace+"/"+pod.Name)
+	// A nomination made by the last cycle may not be in the informer's
+	// copy yet.
+	if nom := s.nominator.nodeOf(pod.UID); nom != "" && pod.Status.NominatedNodeName != nom {
+		cp := *pod
+		cp.Status.NominatedNodeName = nom
+		pod = &cp
+	}
 	s.cache.UpdateSnapshot(s.snapshot)
 	state := framework.NewCycleState()
 	res, err := s.schedulePod(ctx, fw, state, pod)
 	if err != nil {
 		var fitErr *FitError
+		var nominated *framework.PostFilterResult
 		if errors.As(err, &fitErr) && fw.HasPostFilterPlugins() {
-			_, st := fw.RunPostFilterPlugins(ctx, state, pod, fitErr.Diagnosis.NodeToStatus)
+			r, st := fw.RunPostFilterPlugins(ctx, state, pod, fitErr.Diagnosis.NodeToStatus)
 			fitErr.Diagnosis.PostFilterMsg = st.Message()
+			if !st.IsSuccess() && !st.IsRejected() {
+				log.Info("Preemption failed", "err", st.AsError())
+			}
+			nominated = r
 		}
-		s.handleFailure(ctx, qp, cycle, err)
+		s.handleFailure(ctx, qp, cycle, err, nominated)
 		return
 	}
 	assumed := pod.DeepCopy()
 	assumed.Spec.NodeName = res.host
 	s.cache.AssumePod(assumed)
+	s.nominator.delete(pod.UID)
 	if st := fw.RunReservePluginsReserve(ctx, state, assumed, res.host); !st.IsSuccess() {
 		fw.RunReservePluginsUnreserve(ctx, state, assumed, res.host)
 		s.cache.ForgetPod(assumed)
-		s.handleFailure(ctx, qp, cycle, st.AsError())
+		s.handleFailure(ctx, qp, cycle, st.AsError(), nil)
 		return
 	}
 	permit, timeout := fw.RunPermitPlugins(ctx, state, assumed, res.host)
 	if !permit.IsSuccess() && !permit.IsWait() {
 		fw.RunReservePluginsUnreserve(ctx, state, assumed, res.host)
 		s.cache.ForgetPod(assumed)
-		s.handleFailure(ctx, qp, cycle, permit.AsError())
+		s.handleFailure(ctx, qp, cycle, permit.AsError(), nil)
 		return
 	}
 	log.Debug("Scheduled pod", "node", res.host, "evaluatedNodes", res.evaluated, "feasibleNodes", res.feasible)
@@ -413,7 +441,7 @@ func (s *Scheduler) bind(ctx context.Context, fw *framework.Framework, state *fr
 			s.queue.Delete(assumed.UID)
 			return
 		}
-		s.handleFailure(ctx, qp, cycle, err)
+		s.handleFailure(ctx, qp, cycle, err, nil)
 	}
 	if permit.IsWait() {
 		// No plugin can allow a waiting pod yet, so waiting ends in
@@ -438,8 +466,11 @@ func (s *Scheduler) bind(ctx context.Context, fw *framework.Framework, state *fr
 }
 
 // handleFailure records why pod was not scheduled (FailedScheduling
-// event, PodScheduled=False condition) and requeues it.
-func (s *Scheduler) handleFailure(ctx context.Context, qp *queuedPod, cycle int64, err error) {
+// event, PodScheduled=False condition) and requeues it. A non-nil
+// nominated (from preemption) replaces the pod's nominated node, in
+// memory at once and in status.nominatedNodeName with the condition;
+// an empty name clears it.
+func (s *Scheduler) handleFailure(ctx context.Context, qp *queuedPod, cycle int64, err error, nominated *framework.PostFilterResult) {
 	pod := qp.pod
 	reason := v1.PodReasonSchedulerError
 	var fitErr *FitError
@@ -456,15 +487,22 @@ func (s *Scheduler) handleFailure(ctx context.Context, qp *queuedPod, cycle int6
 	}
 	msg := truncateMessage(err.Error())
 	s.log.Debug("Unable to schedule pod", "pod", pod.Namespace+"/"+pod.Name, "err", msg)
+	var nnn *string
+	if nominated != nil {
+		s.nominator.set(pod, nominated.NominatedNodeName)
+		if pod.Status.NominatedNodeName != nominated.NominatedNodeName {
+			nnn = &nominated.NominatedNodeName
+		}
+	}
 	s.queue.AddUnschedulable(qp, cycle, plugins)
 	s.recorder.Event(pod, v1.EventTypeWarning, "FailedScheduling", msg)
-	if cur := podScheduledCondition(pod); cur != nil && cur.Status == v1.ConditionFalse && cur.Reason == reason && cur.Message == msg {
+	if cur := podScheduledCondition(pod); nnn == nil && cur != nil && cur.Status == v1.ConditionFalse && cur.Reason == reason && cur.Message == msg {
 		return
 	}
 	s.bindings.Add(1)
 	go func() {
 		defer s.bindings.Done()
-		if err := s.patchCondition(ctx, pod, reason, msg); err != nil && !apierrors.IsNotFound(err) {
+		if err := s.patchCondition(ctx, pod, reason, msg, nnn); err != nil && !apierrors.IsNotFound(err) {
 			s.log.Info("Could not record scheduling failure", "pod", pod.Namespace+"/"+pod.Name, "err", err)
 		}
 	}()

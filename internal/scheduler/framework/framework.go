@@ -8,6 +8,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/sets"
 )
@@ -46,6 +47,12 @@ type Config struct {
 	NamespaceLabels func(ns string) labels.Set
 	// DefaultSelector implements Handle.DefaultSelector; nil means none.
 	DefaultSelector func(pod *v1.Pod) labels.Selector
+	// NominatedPods returns the pods nominated to a node; nil means none.
+	NominatedPods func(node string) []*PodInfo
+	// PDBs lists the PodDisruptionBudgets; nil means none.
+	PDBs func() []*policyv1.PodDisruptionBudget
+	// Preempt implements Handle.Preempt; nil refuses every preemption.
+	Preempt func(ctx context.Context, preemptor *v1.Pod, node string, victims, clearNominated []*v1.Pod) error
 	// Parallelism bounds concurrent Filter and Score calls (0 means
 	// GOMAXPROCS).
 	Parallelism int
@@ -281,6 +288,30 @@ func (f *Framework) NamespaceLabels(ns string) labels.Set { return f.cfg.Namespa
 // DefaultSelector implements Handle.
 func (f *Framework) DefaultSelector(pod *v1.Pod) labels.Selector { return f.cfg.DefaultSelector(pod) }
 
+// NominatedPodsForNode implements Handle.
+func (f *Framework) NominatedPodsForNode(node string) []*PodInfo {
+	if f.cfg.NominatedPods == nil {
+		return nil
+	}
+	return f.cfg.NominatedPods(node)
+}
+
+// PodDisruptionBudgets implements Handle.
+func (f *Framework) PodDisruptionBudgets() []*policyv1.PodDisruptionBudget {
+	if f.cfg.PDBs == nil {
+		return nil
+	}
+	return f.cfg.PDBs()
+}
+
+// Preempt implements Handle.
+func (f *Framework) Preempt(ctx context.Context, preemptor *v1.Pod, node string, victims, clearNominated []*v1.Pod) error {
+	if f.cfg.Preempt == nil {
+		return fmt.Errorf("preemption is not available to profile %q", f.cfg.Profile.SchedulerName)
+	}
+	return f.cfg.Preempt(ctx, preemptor, node, victims, clearNominated)
+}
+
 // EventsToRegister returns, per plugin name, the events that may make a
 // pod the plugin rejected schedulable; plugins without EnqueueExtensions
 // are absent (any event).
@@ -374,6 +405,48 @@ func (f *Framework) RunFilterPlugins(ctx context.Context, state *CycleState, pod
 		}
 	}
 	return nil
+}
+
+// RunFilterPluginsWithNominatedPods implements Handle. Pods nominated to
+// the node with a priority at least pod's count first, so that a
+// lower-priority pod does not take the room a preemption freed; when pod
+// fits with them it must also fit without them (they may never land,
+// and inter-pod affinity may depend on their absence).
+func (f *Framework) RunFilterPluginsWithNominatedPods(ctx context.Context, state *CycleState, pod *v1.Pod, nodeInfo *NodeInfo) *Status {
+	nominated := f.NominatedPodsForNode(nodeInfo.Node().Name)
+	if len(nominated) == 0 {
+		return f.RunFilterPlugins(ctx, state, pod, nodeInfo)
+	}
+	prio := PodPriority(pod)
+	var withState *CycleState
+	var withInfo *NodeInfo
+	for _, np := range nominated {
+		if np.Pod.UID == pod.UID || PodPriority(np.Pod) < prio {
+			continue
+		}
+		if withInfo == nil {
+			withState, withInfo = state.Clone(), nodeInfo.Clone()
+		}
+		withInfo.AddPodInfo(np)
+		if s := f.RunPreFilterExtensionAddPod(ctx, withState, pod, np, withInfo); !s.IsSuccess() {
+			return s
+		}
+	}
+	if withInfo == nil {
+		return f.RunFilterPlugins(ctx, state, pod, nodeInfo)
+	}
+	if s := f.RunFilterPlugins(ctx, withState, pod, withInfo); !s.IsSuccess() {
+		return s
+	}
+	return f.RunFilterPlugins(ctx, state, pod, nodeInfo)
+}
+
+// PodPriority returns spec.priority, 0 when unset.
+func PodPriority(p *v1.Pod) int32 {
+	if p.Spec.Priority != nil {
+		return *p.Spec.Priority
+	}
+	return 0
 }
 
 // RunPostFilterPlugins runs the PostFilter plugins until one succeeds;

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/sets"
 )
@@ -202,6 +203,25 @@ type Handle interface {
 	// RunPreFilterExtensionRemovePod tells PreFilter states that remove
 	// was taken off nodeInfo.
 	RunPreFilterExtensionRemovePod(ctx context.Context, state *CycleState, pod *v1.Pod, remove *PodInfo, nodeInfo *NodeInfo) *Status
+	// RunPreFilterExtensionAddPod tells PreFilter states that add was
+	// put on nodeInfo.
+	RunPreFilterExtensionAddPod(ctx context.Context, state *CycleState, pod *v1.Pod, add *PodInfo, nodeInfo *NodeInfo) *Status
+	// RunFilterPluginsWithNominatedPods runs the filters with the pods
+	// nominated to the node at pod's priority or higher counted on it
+	// (and, if that passes, once more without them), as upstream.
+	RunFilterPluginsWithNominatedPods(ctx context.Context, state *CycleState, pod *v1.Pod, nodeInfo *NodeInfo) *Status
+	// NominatedPodsForNode returns the pending pods nominated to a node
+	// (by an earlier preemption).
+	NominatedPodsForNode(node string) []*PodInfo
+	// PodDisruptionBudgets returns the cluster's PodDisruptionBudgets
+	// (from an informer; must not be modified).
+	PodDisruptionBudgets() []*policyv1.PodDisruptionBudget
+	// Preempt carries out a preemption decided by a PostFilter plugin:
+	// it evicts the victims gracefully on behalf of preemptor (marking
+	// them DisruptionTarget and recording Preempted events) and clears
+	// the nomination of clearNominated pods. It is the only I/O a plugin
+	// reaches, through the scheduler that owns the framework.
+	Preempt(ctx context.Context, preemptor *v1.Pod, node string, victims, clearNominated []*v1.Pod) error
 }
 
 // PluginFactory builds a plugin from its JSON arguments (nil means the
