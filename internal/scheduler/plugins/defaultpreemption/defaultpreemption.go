@@ -344,7 +344,7 @@ func MoreImportant(a, b *v1.Pod) bool {
 	return startTime(a).Before(startTime(b))
 }
 
-var notStarted = time.Unix(1<<62, 0)
+var notStarted = time.Unix(0, math.MaxInt64)
 
 func startTime(p *v1.Pod) time.Time {
 	if p.Status.StartTime != nil {
