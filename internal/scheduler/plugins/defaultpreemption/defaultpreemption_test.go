@@ -231,9 +231,9 @@ func TestPostFilter(t *testing.T) {
 		preemptor: pod("hi", "", "1", prio(100)),
 		want:      &preemptCall{Node: "n1", Victims: []string{"low"}, Cleared: []string{"mid"}},
 	}, {
-		name:  "a higher-priority nominated pod keeps its room",
-		nodes: nodes("2", "n1", "n2"),
-		pods:  []*v1.Pod{pod("a", "n1", "1", prio(1)), pod("b", "n2", "2", prio(5))},
+		name:      "a higher-priority nominated pod keeps its room",
+		nodes:     nodes("2", "n1", "n2"),
+		pods:      []*v1.Pod{pod("a", "n1", "1", prio(1)), pod("b", "n2", "2", prio(5))},
 		nominated: []*v1.Pod{pod("top", "", "1", prio(1000), func(p *v1.Pod) { p.Status.NominatedNodeName = "n1" })},
 		preemptor: pod("hi", "", "2", prio(100)),
 		want:      &preemptCall{Node: "n2", Victims: []string{"b"}},
