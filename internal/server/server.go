@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/skiff/skiff/internal/agent"
 	"github.com/skiff/skiff/internal/apiserver"
 	"github.com/skiff/skiff/internal/apiserver/kinds/builtin"
 	"github.com/skiff/skiff/internal/config"
@@ -45,6 +46,8 @@ type Server struct {
 	lock   *dirLock
 	// controllerManager runs the controllers while this server leads.
 	controllerManager *controllerManager
+	// agent is this node's agent, nil under --disable-agent.
+	agent *agent.Agent
 }
 
 // Run starts the control plane and blocks until ctx ends. ready, when
@@ -120,6 +123,9 @@ func Start(ctx context.Context, cfg config.Server, log *slog.Logger) (_ *Server,
 	s.api.MarkReady()
 	if err := s.startControllers(runCtx); err != nil {
 		return nil, fmt.Errorf("controllers: %w", err)
+	}
+	if err := s.startAgent(ctx); err != nil {
+		return nil, fmt.Errorf("node agent: %w", err)
 	}
 	log.Info("Skiff server is ready", "address", s.addr, "kubeconfig", cfg.KubeconfigPath(), "took", time.Since(start).Round(time.Millisecond))
 	return s, nil
@@ -233,6 +239,7 @@ func (s *Server) Address() string { return s.addr }
 
 // Stop shuts everything down in reverse order of starting.
 func (s *Server) Stop() {
+	s.stopAgent()
 	s.stopControllers()
 	if s.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -1,0 +1,11 @@
+// Package agent is the composition root of a node agent: it starts the
+// node's private containerd (package containerd), imports the image
+// tarballs found in the agent's image directories, dials the CRI and runs
+// the kubelet (package kubelet) against the API server.
+//
+// `skiff server` embeds one for its own node (internal/server); `skiff
+// agent` will run one alone. Only internal/server and internal/cli import
+// this package. Start returns once containerd answers; the images are
+// imported and the kubelet started in the background, and Stop ends them
+// in reverse order, leaving running containers to their shims.
+package agent

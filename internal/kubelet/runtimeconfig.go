@@ -1,0 +1,110 @@
+package kubelet
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// Labels and annotations the agent puts on sandboxes and containers, the
+// names upstream's kubelet uses (so crictl and tools show them alike).
+const (
+	labelPodName          = "io.kubernetes.pod.name"
+	labelPodNamespace     = "io.kubernetes.pod.namespace"
+	labelPodUID           = "io.kubernetes.pod.uid"
+	labelContainerName    = "io.kubernetes.container.name"
+	annotationRestarts    = "io.kubernetes.container.restartCount"
+	annotationTermination = "io.kubernetes.pod.terminationGracePeriod"
+)
+
+// podLogDir returns the directory of a pod's container logs under root.
+func podLogDir(root string, pod *corev1.Pod) string {
+	return filepath.Join(root, pod.Namespace+"_"+pod.Name+"_"+string(pod.UID))
+}
+
+// hostNamespaces is the namespace set of this slice: every pod shares the
+// node's network namespace (no CNI yet), with its own PID and IPC.
+func hostNamespaces() *runtimeapi.NamespaceOption {
+	return &runtimeapi.NamespaceOption{
+		Network: runtimeapi.NamespaceMode_NODE,
+		Pid:     runtimeapi.NamespaceMode_CONTAINER,
+		Ipc:     runtimeapi.NamespaceMode_POD,
+	}
+}
+
+// sandboxConfig returns the CRI sandbox config of pod. attempt counts the
+// sandboxes created for the pod before this one.
+func sandboxConfig(pod *corev1.Pod, logRoot string, attempt uint32) *runtimeapi.PodSandboxConfig {
+	labels := map[string]string{
+		labelPodName: pod.Name, labelPodNamespace: pod.Namespace, labelPodUID: string(pod.UID),
+	}
+	for k, v := range pod.Labels {
+		if _, ok := labels[k]; !ok {
+			labels[k] = v
+		}
+	}
+	return &runtimeapi.PodSandboxConfig{
+		Metadata: &runtimeapi.PodSandboxMetadata{
+			Name: pod.Name, Namespace: pod.Namespace, Uid: string(pod.UID), Attempt: attempt,
+		},
+		// No Hostname: runc cannot set one without a private UTS
+		// namespace, and host-network pods have the node's.
+		LogDirectory: podLogDir(logRoot, pod),
+		Labels:       labels,
+		Annotations:  copyStrings(pod.Annotations),
+		Linux: &runtimeapi.LinuxPodSandboxConfig{
+			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: hostNamespaces()},
+		},
+	}
+}
+
+// containerConfig returns the CRI config of container c of pod, for its
+// restarts-th start. image is the image reference to run.
+func containerConfig(pod *corev1.Pod, c *corev1.Container, image string, restarts int32) *runtimeapi.ContainerConfig {
+	env := containerEnv(c)
+	envs := make([]*runtimeapi.KeyValue, 0, len(env))
+	for _, e := range env {
+		envs = append(envs, &runtimeapi.KeyValue{Key: e.Name, Value: []byte(e.Value)})
+	}
+	grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
+	if g := pod.Spec.TerminationGracePeriodSeconds; g != nil {
+		grace = *g
+	}
+	return &runtimeapi.ContainerConfig{
+		Metadata:   &runtimeapi.ContainerMetadata{Name: c.Name, Attempt: uint32(restarts)},
+		Image:      &runtimeapi.ImageSpec{Image: image, UserSpecifiedImage: c.Image},
+		Command:    expandArgs(c.Command, env),
+		Args:       expandArgs(c.Args, env),
+		WorkingDir: c.WorkingDir,
+		Envs:       envs,
+		Labels: map[string]string{
+			labelPodName: pod.Name, labelPodNamespace: pod.Namespace, labelPodUID: string(pod.UID),
+			labelContainerName: c.Name,
+		},
+		Annotations: map[string]string{
+			annotationRestarts:    strconv.Itoa(int(restarts)),
+			annotationTermination: strconv.FormatInt(grace, 10),
+		},
+		LogPath:   fmt.Sprintf("%s/%d.log", c.Name, restarts),
+		Stdin:     c.Stdin,
+		StdinOnce: c.StdinOnce,
+		Tty:       c.TTY,
+		Linux: &runtimeapi.LinuxContainerConfig{
+			SecurityContext: &runtimeapi.LinuxContainerSecurityContext{NamespaceOptions: hostNamespaces()},
+		},
+	}
+}
+
+func copyStrings(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

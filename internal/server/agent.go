@@ -1,0 +1,58 @@
+package server
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/skiff/skiff/internal/agent"
+)
+
+// startAgent starts the node agent of this server's own node, unless
+// --disable-agent. It imports the images of <data-dir>/agent/images and
+// of build/images (relative to the working directory, where `make
+// images` writes them).
+func (s *Server) startAgent(ctx context.Context) error {
+	if s.cfg.DisableAgent {
+		return nil
+	}
+	name := s.cfg.NodeName
+	if name == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return err
+		}
+		name = h
+	}
+	rc, err := s.clientConfig()
+	if err != nil {
+		return err
+	}
+	rc.UserAgent = "skiff-agent"
+	a, err := agent.Start(ctx, agent.Config{
+		NodeName:  name,
+		Dir:       filepath.Join(s.cfg.DataDir, "agent"),
+		ImageDirs: []string{filepath.Join("build", "images")},
+		REST:      rc,
+		Logger:    s.log,
+	})
+	if err != nil {
+		return err
+	}
+	s.agent = a
+	return nil
+}
+
+// stopAgent stops the agent (not its running containers), if one runs.
+func (s *Server) stopAgent() {
+	if s.agent == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.agent.Stop(ctx); err != nil {
+		s.log.Error("Stopping the node agent failed", "err", err)
+	}
+	s.agent = nil
+}

@@ -1,0 +1,148 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/skiff/skiff/images/imagebuild"
+	"github.com/skiff/skiff/internal/containerd"
+)
+
+// TestAgentRunsPod starts `skiff server` with its embedded agent on a real
+// containerd, waits for the node to be Ready, runs a busybox pod to
+// Running with `kubectl run`, and deletes it. Containerd, its shims and
+// mounts are cleaned up even when the test fails.
+func TestAgentRunsPod(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	for _, bin := range []string{"containerd", "ctr", "runc", "containerd-shim-runc-v2"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("needs %s (make deps)", bin)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	root := t.TempDir()
+	node := fmt.Sprintf("e2e-agent-%d", os.Getpid())
+	run := filepath.Join("/run/skiff", node)
+	s := &Server{DataDir: filepath.Join(root, "data"), logPath: filepath.Join(root, "server.log")}
+	s.Kubeconfig = filepath.Join(s.DataDir, "kubeconfig.yaml")
+	address := filepath.Join(run, "containerd", "containerd.sock")
+	t.Cleanup(func() {
+		s.Stop(t)
+		if t.Failed() {
+			s.dumpLog(t)
+		}
+		if err := containerd.Teardown(address, s.DataDir, run); err != nil {
+			t.Errorf("teardown: %v", err)
+		}
+		if err := os.RemoveAll(run); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	if _, err := imagebuild.Build(ctx, imagebuild.Config{OutDir: filepath.Join(s.DataDir, "agent", "images")}); err != nil {
+		t.Fatal(err)
+	}
+	s.Port = freePort(t)
+	if err := s.startWithAgent(node); err != nil {
+		t.Fatal(err)
+	}
+	k := s.Kubectl(t, "/usr/bin/kubectl")
+
+	waitKubectl(t, ctx, k, "node "+node+" Ready", func(out string) bool {
+		return strings.Contains(out, node+"   Ready ") || strings.Contains(out, node+"  Ready ")
+	}, "get", "nodes")
+	nodeInfo := k.JSONPath(t, "{.status.nodeInfo.kubeletVersion} {.status.nodeInfo.containerRuntimeVersion} {.status.capacity.pods}", "node", node)
+	if !strings.HasPrefix(nodeInfo, "v1.37.2 containerd://") || !strings.HasSuffix(nodeInfo, " 110") {
+		t.Errorf("node info %q", nodeInfo)
+	}
+	if lease := k.JSONPath(t, "{.spec.holderIdentity}", "lease", "-n", "kube-node-lease", node); lease != node {
+		t.Errorf("lease holder %q, want %s", lease, node)
+	}
+
+	k.OK(t, "run", "web", "--image=busybox", "--", "sh", "-c", "echo hello; sleep 3600")
+	waitKubectl(t, ctx, k, "pod web Running", func(out string) bool {
+		return out == "Running true"
+	}, "get", "pod", "web", "-o", "jsonpath={.status.phase} {.status.containerStatuses[0].ready}")
+
+	wide := k.OK(t, "get", "pods", "-o", "wide")
+	lines := strings.Split(strings.TrimSpace(wide), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "NAME ") || !strings.Contains(lines[0], "NODE") {
+		t.Fatalf("kubectl get pods -o wide:\n%s", wide)
+	}
+	f := strings.Fields(lines[1])
+	hostIP := k.JSONPath(t, "{.status.hostIP}", "pod", "web")
+	if len(f) < 7 || f[0] != "web" || f[1] != "1/1" || f[2] != "Running" || f[3] != "0" || f[5] != hostIP || f[6] != node {
+		t.Errorf("kubectl get pods -o wide (pod IP should be the node IP %s in this host-network slice):\n%s", hostIP, wide)
+	}
+	cid := k.JSONPath(t, "{.status.containerStatuses[0].containerID}", "pod", "web")
+	if !strings.HasPrefix(cid, "containerd://") {
+		t.Errorf("containerID %q", cid)
+	}
+
+	k.OK(t, "delete", "pod", "web", "--grace-period=3", "--wait=false")
+	waitKubectl(t, ctx, k, "pod web gone", func(out string) bool {
+		return strings.TrimSpace(out) == ""
+	}, "get", "pods", "-o", "name")
+}
+
+// startWithAgent starts `skiff server` with its agent for node and waits
+// until /readyz passes and the kubeconfig exists.
+func (s *Server) startWithAgent(node string) error {
+	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	cmd := exec.Command(skiffBin, "server",
+		"--data-dir", s.DataDir,
+		"--https-listen-port", fmt.Sprint(s.Port),
+		"--bind-address", "127.0.0.1",
+		"--node-name", node,
+	)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	s.cmd = cmd
+	s.exited = make(chan struct{})
+	go func() {
+		s.err = cmd.Wait()
+		close(s.exited)
+	}()
+	if err := s.waitReady(60 * time.Second); err != nil {
+		return err
+	}
+	return waitFile(s.Kubeconfig, 10*time.Second)
+}
+
+// waitKubectl runs kubectl args every 200 ms until ok accepts its stdout
+// or ctx ends.
+func waitKubectl(t *testing.T, ctx context.Context, k *Kubectl, what string, ok func(string) bool, args ...string) {
+	t.Helper()
+	last := ""
+	for {
+		r := k.Run(t, args...)
+		if r.Code == 0 && ok(r.Stdout) {
+			return
+		}
+		last = r.String()
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %s; last:\n%s", what, last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
