@@ -14,7 +14,13 @@
 // A pod that fits nowhere gets a FailedScheduling event and the
 // PodScheduled=False condition with upstream's message, and waits in the
 // unschedulable set until an event one of its rejecting plugins
-// registered (node added or changed, pod deleted…) could help.
+// registered (node added or changed, pod deleted…) could help. Before
+// that, DefaultPreemption (PostFilter) may pick a node where evicting
+// lower-priority pods makes room (fewest PDB violations first); the
+// scheduler then evicts them (preemption.go: DisruptionTarget condition,
+// graceful delete, Preempted event), writes status.nominatedNodeName and
+// keeps the pod in the nominator, so that pods of lower priority see the
+// room as taken while the victims terminate.
 //
 // Configuration follows KubeSchedulerConfiguration (config.go). Only
 // internal/server constructs a Scheduler; it imports scheduler/framework
