@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"k8s.io/client-go/kubernetes"
@@ -16,6 +17,8 @@ import (
 	"github.com/skiff/skiff/internal/config"
 	"github.com/skiff/skiff/internal/server"
 )
+
+var klogOnce sync.Once
 
 // Server is an in-process control plane for tests.
 type Server struct {
@@ -69,8 +72,9 @@ func (s *Server) Start() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	// client-go logs through klog (leader election, warnings); keep test
-	// output to what the tests say unless asked.
-	klog.SetSlogLogger(log)
+	// output to what the tests say unless asked. klog's logger is global,
+	// so it is set once, before any server of this test binary runs.
+	klogOnce.Do(func() { klog.SetSlogLogger(log) })
 	srv, err := server.Start(context.Background(), s.Config, log)
 	if err != nil {
 		s.t.Fatalf("start server: %v", err)
