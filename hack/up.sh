@@ -9,5 +9,8 @@ cd "$(dirname "$0")/.."
 ./hack/deps.sh
 command -v go >/dev/null || export PATH=$PATH:/usr/local/go/bin
 go build -o skiff ./cmd/skiff
+# The images pods run (busybox, pause, testapp) are built locally: no
+# registry is needed; the agent imports build/images/*.tar at start.
+make images
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
 exec $SUDO ./skiff server "$@"

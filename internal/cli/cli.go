@@ -21,7 +21,7 @@ import (
 const usage = `skiff: a Kubernetes-compatible cluster in one binary
 
 Usage:
-  skiff server [flags]    run the control plane (and, later, a node agent)
+  skiff server [flags]    run the control plane and, unless --disable-agent, a node agent
   skiff version           print the version
 
 Run "skiff server --help" for the server's flags.
