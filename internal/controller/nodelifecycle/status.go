@@ -130,6 +130,12 @@ func wantNoSchedule(node *corev1.Node) []corev1.Taint {
 // wantNoExecute returns the NoExecute taint the Ready condition calls
 // for, or nil.
 func wantNoExecute(node *corev1.Node) *corev1.Taint {
+	// A node that has not posted a Ready condition yet (just registered)
+	// says nothing about itself: no taint until the monitor marks it
+	// Unknown after the grace period, counted from its creation.
+	if condition(&node.Status, corev1.NodeReady) == nil {
+		return nil
+	}
 	switch readyStatus(node) {
 	case corev1.ConditionFalse:
 		t := notReadyNoExecute
