@@ -1,5 +1,7 @@
 # Skiff's build and test entry points. `make help` lists them.
 GO ?= go
+# Go lives in /usr/local/go on this kind of machine, not always on PATH.
+export PATH := $(PATH):/usr/local/go/bin
 BIN ?= skiff
 
 .PHONY: help generate deps build images test test-integration test-e2e bench lint verify ci up

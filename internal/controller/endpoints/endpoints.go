@@ -3,6 +3,7 @@ package endpoints
 import (
 	"context"
 	"fmt"
+	"github.com/skiff/skiff/internal/controller/serviceendpoint"
 	"log/slog"
 	"maps"
 	"time"
@@ -78,7 +79,7 @@ type Controller struct {
 	recorder  record.EventRecorder
 	log       *slog.Logger
 	runner    *controller.Runner
-	triggers  *triggerTimes
+	triggers  *serviceendpoint.TriggerTimes
 	synced    []cache.InformerSynced
 }
 
@@ -97,7 +98,7 @@ func New(cfg Config) *Controller {
 		endpoints: cfg.Endpoints.Lister(),
 		recorder:  cfg.Recorder,
 		log:       cfg.Logger,
-		triggers:  newTriggerTimes(),
+		triggers:  serviceendpoint.NewTriggerTimes(),
 		synced: []cache.InformerSynced{
 			cfg.Services.Informer().HasSynced, cfg.Pods.Informer().HasSynced, cfg.Endpoints.Informer().HasSynced,
 		},
@@ -205,7 +206,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	svc, err := c.services.Services(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		c.triggers.forget(key)
+		c.triggers.Forget(key)
 		err := c.client.CoreV1().Endpoints(ns).Delete(ctx, name, metav1.DeleteOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("delete endpoints %s: %w", key, err)
@@ -224,7 +225,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return fmt.Errorf("list pods for service %s: %w", key, err)
 	}
 	subsets, truncated := truncate(desiredSubsets(svc, pods), maxAddresses)
-	triggerTime := c.triggers.compute(key, svc, pods)
+	triggerTime := c.triggers.Compute(key, svc, pods)
 
 	cur, err := c.endpoints.Endpoints(ns).Get(name)
 	exists := err == nil

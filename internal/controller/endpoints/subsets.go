@@ -2,6 +2,7 @@ package endpoints
 
 import (
 	"cmp"
+	"github.com/skiff/skiff/internal/controller/serviceendpoint"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,16 +22,16 @@ func desiredSubsets(svc *corev1.Service, pods []*corev1.Pod) []corev1.EndpointSu
 	headlessNoPorts := len(svc.Spec.Ports) == 0 && svc.Spec.ClusterIP == corev1.ClusterIPNone
 	var subsets []corev1.EndpointSubset
 	for _, pod := range pods {
-		if !shouldInclude(pod, publishNotReady) {
+		if !serviceendpoint.ShouldInclude(pod, publishNotReady) {
 			continue
 		}
-		ip := podIPv4(pod)
+		ip := serviceendpoint.IPv4(pod)
 		if ip == "" {
 			continue
 		}
 		addr := corev1.EndpointAddress{
 			IP:       ip,
-			Hostname: hostnameFor(pod, svc),
+			Hostname: serviceendpoint.Hostname(pod, svc),
 			TargetRef: &corev1.ObjectReference{
 				Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID,
 			},
@@ -39,7 +40,7 @@ func desiredSubsets(svc *corev1.Service, pods []*corev1.Pod) []corev1.EndpointSu
 			n := pod.Spec.NodeName
 			addr.NodeName = &n
 		}
-		ready := publishNotReady || podReady(pod)
+		ready := publishNotReady || serviceendpoint.Ready(pod)
 		add := func(ports []corev1.EndpointPort) {
 			ss := corev1.EndpointSubset{Ports: ports}
 			if ready {
@@ -55,7 +56,7 @@ func desiredSubsets(svc *corev1.Service, pods []*corev1.Pod) []corev1.EndpointSu
 		}
 		for i := range svc.Spec.Ports {
 			sp := &svc.Spec.Ports[i]
-			port, err := findPort(pod, sp)
+			port, err := serviceendpoint.FindPort(pod, sp)
 			if err != nil {
 				continue
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/skiff/skiff/internal/controller/serviceendpoint"
 	"log/slog"
 	"maps"
 	"time"
@@ -76,7 +77,7 @@ type Controller struct {
 	slices   discoverylisters.EndpointSliceLister
 	recorder record.EventRecorder
 	runner   *controller.Runner
-	triggers *triggerTimes
+	triggers *serviceendpoint.TriggerTimes
 	tracker  *tracker
 }
 
@@ -95,7 +96,7 @@ func New(cfg Config) *Controller {
 		nodes:    cfg.Nodes.Lister(),
 		slices:   cfg.EndpointSlices.Lister(),
 		recorder: cfg.Recorder,
-		triggers: newTriggerTimes(),
+		triggers: serviceendpoint.NewTriggerTimes(),
 		tracker:  newTracker(),
 	}
 	c.runner = controller.NewRunner(controller.RunnerConfig{
@@ -231,7 +232,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	svc, err := c.services.Services(ns).Get(name)
 	if apierrors.IsNotFound(err) {
 		// The garbage collector deletes the slices the Service owned.
-		c.triggers.forget(key)
+		c.triggers.Forget(key)
 		c.tracker.forget(key)
 		return nil
 	}
@@ -264,7 +265,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("list pods of service %s: %w", key, err)
 	}
-	triggerTime := c.triggers.compute(key, svc, pods)
+	triggerTime := c.triggers.Compute(key, svc, pods)
 	p := planSlices(svc, existing, desiredGroups(svc, pods, c.zoneOf), triggerTime)
 	return c.apply(ctx, key, svc, p)
 }

@@ -1,6 +1,7 @@
 package endpointslice
 
 import (
+	"github.com/skiff/skiff/internal/controller/serviceendpoint"
 	"maps"
 	"slices"
 	"strconv"
@@ -32,17 +33,17 @@ type group struct {
 func desiredGroups(svc *corev1.Service, pods []*corev1.Pod, zoneOf func(node string) string) map[string]*group {
 	groups := map[string]*group{}
 	for _, pod := range pods {
-		if !shouldInclude(pod, true) {
+		if !serviceendpoint.ShouldInclude(pod, true) {
 			continue
 		}
-		ip := podIPv4(pod)
+		ip := serviceendpoint.IPv4(pod)
 		if ip == "" {
 			continue
 		}
 		var ports []discoveryv1.EndpointPort
 		for i := range svc.Spec.Ports {
 			sp := &svc.Spec.Ports[i]
-			num, err := findPort(pod, sp)
+			num, err := serviceendpoint.FindPort(pod, sp)
 			if err != nil {
 				continue
 			}
@@ -50,7 +51,7 @@ func desiredGroups(svc *corev1.Service, pods []*corev1.Pod, zoneOf func(node str
 				Name: ptr(sp.Name), Port: ptr(num), Protocol: ptr(sp.Protocol), AppProtocol: sp.AppProtocol,
 			})
 		}
-		serving := podReady(pod)
+		serving := serviceendpoint.Ready(pod)
 		terminating := pod.DeletionTimestamp != nil
 		ready := svc.Spec.PublishNotReadyAddresses || (serving && !terminating)
 		ep := discoveryv1.Endpoint{
@@ -58,7 +59,7 @@ func desiredGroups(svc *corev1.Service, pods []*corev1.Pod, zoneOf func(node str
 			Conditions: discoveryv1.EndpointConditions{Ready: &ready, Serving: &serving, Terminating: &terminating},
 			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
 		}
-		if h := hostnameFor(pod, svc); h != "" {
+		if h := serviceendpoint.Hostname(pod, svc); h != "" {
 			ep.Hostname = ptr(h)
 		}
 		if pod.Spec.NodeName != "" {

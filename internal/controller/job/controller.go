@@ -72,7 +72,7 @@ type Controller struct {
 	// enqueueAfter schedules a key again; tests replace it.
 	enqueueAfter func(key string, d time.Duration)
 
-	expectations *expectations
+	expectations *controller.Expectations
 	backoffs     *backoffStore
 
 	mu sync.Mutex
@@ -112,7 +112,7 @@ func New(cfg Config) (*Controller, error) {
 		backoffBase:  cfg.BackoffBase,
 		backoffMax:   cfg.BackoffMax,
 		podControl:   clientPodControl{client: cfg.Client, recorder: cfg.Recorder},
-		expectations: newExpectations(cfg.Clock),
+		expectations: controller.NewExpectations(cfg.Clock),
 		backoffs:     newBackoffStore(),
 		released:     map[string]map[types.UID]bool{},
 	}
@@ -162,9 +162,9 @@ func (c *Controller) addPod(obj any) {
 	if key == "" {
 		return
 	}
-	c.expectations.creationObserved(key)
+	c.expectations.CreationObserved(key)
 	if pod.DeletionTimestamp != nil {
-		c.expectations.deletionObserved(key, podKey(pod))
+		c.expectations.DeletionObserved(key, podKey(pod))
 	}
 	c.runner.Enqueue(key)
 }
@@ -183,7 +183,7 @@ func (c *Controller) updatePod(old, cur any) {
 		return
 	}
 	if pod.DeletionTimestamp != nil {
-		c.expectations.deletionObserved(key, podKey(pod))
+		c.expectations.DeletionObserved(key, podKey(pod))
 	}
 	if !hasFinalizer(pod) {
 		c.forgetReleased(key, pod.UID)
@@ -206,7 +206,7 @@ func (c *Controller) deletePod(obj any) {
 	if key == "" {
 		return
 	}
-	c.expectations.deletionObserved(key, podKey(pod))
+	c.expectations.DeletionObserved(key, podKey(pod))
 	c.forgetReleased(key, pod.UID)
 	c.runner.Enqueue(key)
 }

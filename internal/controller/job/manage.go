@@ -17,7 +17,7 @@ const maxBatch = 500
 // deleted and how many it created. It does nothing while earlier creations and deletions are
 // still to be observed.
 func (c *Controller) manage(ctx context.Context, s *syncState, active []*corev1.Pod, terminating int) (int, int, error) {
-	if !c.expectations.satisfied(s.key) {
+	if !c.expectations.Satisfied(s.key) {
 		return 0, 0, nil
 	}
 	job := s.job
@@ -129,7 +129,7 @@ func (c *Controller) createPods(ctx context.Context, s *syncState, pods []*corev
 		s.requeueAfter(wait)
 		return 0, nil
 	}
-	c.expectations.expectCreations(s.key, len(pods))
+	c.expectations.ExpectCreations(s.key, len(pods))
 	var errs []error
 	done := 0
 	for batch := 1; done < len(pods) && len(errs) == 0; batch = min(2*batch, maxBatch) {
@@ -142,7 +142,7 @@ func (c *Controller) createPods(ctx context.Context, s *syncState, pods []*corev
 	}
 	// Creations that failed or were not tried will never be observed.
 	for range len(errs) + len(pods) - done {
-		c.expectations.creationObserved(s.key)
+		c.expectations.CreationObserved(s.key)
 	}
 	return done - len(errs), errors.Join(errs...)
 }

@@ -43,7 +43,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	cached, err := c.jobs.Jobs(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		c.expectations.forget(key)
+		c.expectations.Forget(key)
 		c.backoffs.forget(key)
 		return c.releaseOrphans(ctx, ns, name, "")
 	}
@@ -366,12 +366,12 @@ func (c *Controller) deletePods(ctx context.Context, s *syncState, pods []*corev
 	for i, p := range pods {
 		keys[i] = podKey(p)
 	}
-	c.expectations.expectDeletions(s.key, keys)
+	c.expectations.ExpectDeletions(s.key, keys)
 	var errs []error
 	n := 0
 	for _, p := range pods {
 		if err := c.podControl.deletePod(ctx, s.job, p.Namespace, p.Name); err != nil {
-			c.expectations.deletionObserved(s.key, podKey(p))
+			c.expectations.DeletionObserved(s.key, podKey(p))
 			errs = append(errs, err)
 			continue
 		}

@@ -47,7 +47,7 @@ type Controller struct {
 	client       kubernetes.Interface
 	podLister    corelisters.PodLister
 	podControl   PodControl
-	expectations *expectations
+	expectations *controller.Expectations
 	recorder     record.EventRecorder
 	clock        clock.Clock
 	log          *slog.Logger
@@ -85,7 +85,7 @@ func newController(cfg Config, kind workload) (*Controller, error) {
 		client:       cfg.Client,
 		podLister:    pods.Lister(),
 		podControl:   clientPodControl{client: cfg.Client, recorder: cfg.Recorder},
-		expectations: newExpectations(cfg.Clock),
+		expectations: controller.NewExpectations(cfg.Clock),
 		recorder:     cfg.Recorder,
 		clock:        cfg.Clock,
 		log:          cfg.Logger,
@@ -153,7 +153,7 @@ func (c *Controller) deleteOwner(obj any) {
 		return
 	}
 	key := keyOf(rs.Namespace, rs.Name)
-	c.expectations.forget(key)
+	c.expectations.Forget(key)
 	c.runner.Enqueue(key)
 }
 
@@ -199,7 +199,7 @@ func (c *Controller) addPod(obj any) {
 			return
 		}
 		key := keyOf(rs.Namespace, rs.Name)
-		c.expectations.creationObserved(key)
+		c.expectations.CreationObserved(key)
 		c.runner.Enqueue(key)
 		return
 	}
@@ -267,7 +267,7 @@ func (c *Controller) deletePod(obj any) {
 		return
 	}
 	key := keyOf(rs.Namespace, rs.Name)
-	c.expectations.deletionObserved(key, keyOf(pod.Namespace, pod.Name))
+	c.expectations.DeletionObserved(key, keyOf(pod.Namespace, pod.Name))
 	c.runner.Enqueue(key)
 }
 
@@ -281,7 +281,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	log := c.log.With("key", key)
 	cached, err := c.kind.get(namespace, name)
 	if apierrors.IsNotFound(err) {
-		c.expectations.forget(key)
+		c.expectations.Forget(key)
 		return nil
 	}
 	if err != nil {
@@ -293,7 +293,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		log.Info("Invalid selector", "err", err)
 		return nil
 	}
-	needsSync := c.expectations.satisfied(key) && rs.DeletionTimestamp == nil
+	needsSync := c.expectations.Satisfied(key) && rs.DeletionTimestamp == nil
 
 	all, err := c.podLister.Pods(namespace).List(labels.Everything())
 	if err != nil {
@@ -400,7 +400,7 @@ func (c *Controller) manageReplicas(ctx context.Context, rs *appsv1.ReplicaSet, 
 	switch {
 	case diff < 0:
 		n := min(-diff, c.burst)
-		c.expectations.expectCreations(key, n)
+		c.expectations.ExpectCreations(key, n)
 		ref := c.controllerRef(rs)
 		created, err := slowStartBatch(n, 1, func() error {
 			err := c.podControl.CreatePod(ctx, rs.Namespace, &rs.Spec.Template, obj, &ref)
@@ -410,7 +410,7 @@ func (c *Controller) manageReplicas(ctx context.Context, rs *appsv1.ReplicaSet, 
 			return err
 		})
 		for range n - created {
-			c.expectations.creationObserved(key)
+			c.expectations.CreationObserved(key)
 		}
 		return err
 	case diff > 0:
@@ -420,7 +420,7 @@ func (c *Controller) manageReplicas(ctx context.Context, rs *appsv1.ReplicaSet, 
 		for i, p := range victims {
 			podKeys[i] = keyOf(p.Namespace, p.Name)
 		}
-		c.expectations.expectDeletions(key, podKeys)
+		c.expectations.ExpectDeletions(key, podKeys)
 		var (
 			wg   sync.WaitGroup
 			mu   sync.Mutex
@@ -432,7 +432,7 @@ func (c *Controller) manageReplicas(ctx context.Context, rs *appsv1.ReplicaSet, 
 				if err == nil {
 					return
 				}
-				c.expectations.deletionObserved(key, podKeys[i])
+				c.expectations.DeletionObserved(key, podKeys[i])
 				if !apierrors.IsNotFound(err) {
 					mu.Lock()
 					errs = append(errs, err)

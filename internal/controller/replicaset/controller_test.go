@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/skiff/skiff/internal/controller"
 	"sync"
 	"testing"
 	"time"
@@ -166,7 +167,7 @@ func TestSyncCreatesMissingPodsOnce(t *testing.T) {
 		t.Errorf("status (-want +got):\n%s", diff)
 	}
 	// After the TTL the controller stops waiting.
-	f.clock.Step(expectationsTTL + time.Second)
+	f.clock.Step(controller.ExpectationsTTL + time.Second)
 	if err := f.c.sync(ctx, "ns/web"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package job
+package controller
 
 import (
 	"sync"
@@ -7,16 +7,16 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// expectationsTTL bounds how long a sync waits for creations and deletions
+// ExpectationsTTL bounds how long a sync waits for creations and deletions
 // it asked for: after it, the informer is assumed to have missed them and
 // the next sync acts on what it sees.
-const expectationsTTL = 5 * time.Minute
+const ExpectationsTTL = 5 * time.Minute
 
-// expectations records, per controller key, the pod creations and
+// Expectations records, per controller key, the pod creations and
 // deletions still to be observed through the informer. Deletions are
 // tracked by pod key, so a pod seen deleted twice (update with a deletion
 // timestamp, then delete) counts once. Safe for concurrent use.
-type expectations struct {
+type Expectations struct {
 	clock clock.PassiveClock
 	mu    sync.Mutex
 	m     map[string]*expectation
@@ -28,13 +28,14 @@ type expectation struct {
 	at       time.Time
 }
 
-func newExpectations(c clock.PassiveClock) *expectations {
-	return &expectations{clock: c, m: map[string]*expectation{}}
+// NewExpectations returns empty expectations timed by c.
+func NewExpectations(c clock.PassiveClock) *Expectations {
+	return &Expectations{clock: c, m: map[string]*expectation{}}
 }
 
-// satisfied reports whether key has nothing pending (or its record
+// Satisfied reports whether key has nothing pending (or its record
 // expired), so that a sync may create or delete pods.
-func (e *expectations) satisfied(key string) bool {
+func (e *Expectations) Satisfied(key string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	x, ok := e.m[key]
@@ -44,19 +45,19 @@ func (e *expectations) satisfied(key string) bool {
 	if x.adds <= 0 && len(x.deleting) == 0 {
 		return true
 	}
-	return e.clock.Since(x.at) > expectationsTTL
+	return e.clock.Since(x.at) > ExpectationsTTL
 }
 
-// expectCreations replaces key's record with n pending creations.
-func (e *expectations) expectCreations(key string, n int) {
+// ExpectCreations replaces key's record with n pending creations.
+func (e *Expectations) ExpectCreations(key string, n int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.m[key] = &expectation{adds: n, at: e.clock.Now()}
 }
 
-// expectDeletions replaces key's record with the pods named by podKeys
+// ExpectDeletions replaces key's record with the pods named by podKeys
 // pending deletion.
-func (e *expectations) expectDeletions(key string, podKeys []string) {
+func (e *Expectations) ExpectDeletions(key string, podKeys []string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	x := &expectation{deleting: make(map[string]bool, len(podKeys)), at: e.clock.Now()}
@@ -66,8 +67,8 @@ func (e *expectations) expectDeletions(key string, podKeys []string) {
 	e.m[key] = x
 }
 
-// creationObserved lowers key's pending creations by one.
-func (e *expectations) creationObserved(key string) {
+// CreationObserved lowers key's pending creations by one.
+func (e *Expectations) CreationObserved(key string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if x, ok := e.m[key]; ok {
@@ -75,8 +76,8 @@ func (e *expectations) creationObserved(key string) {
 	}
 }
 
-// deletionObserved marks podKey as deleted for key, once.
-func (e *expectations) deletionObserved(key, podKey string) {
+// DeletionObserved marks podKey as deleted for key, once.
+func (e *Expectations) DeletionObserved(key, podKey string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if x, ok := e.m[key]; ok {
@@ -84,8 +85,8 @@ func (e *expectations) deletionObserved(key, podKey string) {
 	}
 }
 
-// forget drops key's record (its object was deleted).
-func (e *expectations) forget(key string) {
+// Forget drops key's record (its object was deleted).
+func (e *Expectations) Forget(key string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.m, key)

@@ -1,4 +1,4 @@
-package endpoints
+package serviceendpoint
 
 import (
 	"sync"
@@ -7,12 +7,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// triggerTimes computes, for each Service, the time of the earliest
+// TriggerTimes computes, for each Service, the time of the earliest
 // change a sync incorporates (the value of the
 // endpoints.kubernetes.io/last-change-trigger-time annotation): the
 // Service's creation, or a selected pod's last Ready transition, newer
 // than what the previous sync saw. It is safe for concurrent use.
-type triggerTimes struct {
+type TriggerTimes struct {
 	mu    sync.Mutex
 	state map[string]*serviceTriggers
 }
@@ -22,13 +22,13 @@ type serviceTriggers struct {
 	pods    map[string]time.Time
 }
 
-func newTriggerTimes() *triggerTimes {
-	return &triggerTimes{state: map[string]*serviceTriggers{}}
+func NewTriggerTimes() *TriggerTimes {
+	return &TriggerTimes{state: map[string]*serviceTriggers{}}
 }
 
-// compute returns the trigger time for the service key and records what
+// Compute returns the trigger time for the service key and records what
 // it saw; the zero time means nothing changed.
-func (t *triggerTimes) compute(key string, svc *corev1.Service, pods []*corev1.Pod) time.Time {
+func (t *TriggerTimes) Compute(key string, svc *corev1.Service, pods []*corev1.Pod) time.Time {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	old, ok := t.state[key]
@@ -46,7 +46,7 @@ func (t *triggerTimes) compute(key string, svc *corev1.Service, pods []*corev1.P
 		consider(next.service)
 	}
 	for _, pod := range pods {
-		ts := podReadyTime(pod)
+		ts := ReadyTime(pod)
 		if ts.IsZero() {
 			continue
 		}
@@ -59,8 +59,8 @@ func (t *triggerTimes) compute(key string, svc *corev1.Service, pods []*corev1.P
 	return earliest
 }
 
-// forget drops what was recorded for the service key.
-func (t *triggerTimes) forget(key string) {
+// Forget drops what was recorded for the service key.
+func (t *TriggerTimes) Forget(key string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.state, key)

@@ -1,4 +1,4 @@
-package endpoints
+package serviceendpoint
 
 import (
 	"fmt"
@@ -8,8 +8,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-// podReady reports whether pod's Ready condition is True.
-func podReady(pod *corev1.Pod) bool {
+// Ready reports whether pod's Ready condition is True.
+func Ready(pod *corev1.Pod) bool {
 	for _, c := range pod.Status.Conditions {
 		if c.Type == corev1.PodReady {
 			return c.Status == corev1.ConditionTrue
@@ -18,9 +18,9 @@ func podReady(pod *corev1.Pod) bool {
 	return false
 }
 
-// podReadyTime returns when pod's Ready condition last changed, or the
+// ReadyTime returns when pod's Ready condition last changed, or the
 // zero time.
-func podReadyTime(pod *corev1.Pod) (t time.Time) {
+func ReadyTime(pod *corev1.Pod) (t time.Time) {
 	for _, c := range pod.Status.Conditions {
 		if c.Type == corev1.PodReady {
 			return c.LastTransitionTime.Time
@@ -29,16 +29,16 @@ func podReadyTime(pod *corev1.Pod) (t time.Time) {
 	return t
 }
 
-// podTerminal reports whether pod has finished for good.
-func podTerminal(pod *corev1.Pod) bool {
+// Terminal reports whether pod has finished for good.
+func Terminal(pod *corev1.Pod) bool {
 	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
 }
 
-// shouldInclude reports whether pod belongs in a Service's endpoints at
+// ShouldInclude reports whether pod belongs in a Service's endpoints at
 // all: it has an IP, has not finished, and is not being deleted unless
 // includeTerminating.
-func shouldInclude(pod *corev1.Pod, includeTerminating bool) bool {
-	if podTerminal(pod) {
+func ShouldInclude(pod *corev1.Pod, includeTerminating bool) bool {
+	if Terminal(pod) {
 		return false
 	}
 	if pod.Status.PodIP == "" && len(pod.Status.PodIPs) == 0 {
@@ -47,20 +47,20 @@ func shouldInclude(pod *corev1.Pod, includeTerminating bool) bool {
 	return includeTerminating || pod.DeletionTimestamp == nil
 }
 
-// podIPv4 returns the pod's first IPv4 address, or "".
-func podIPv4(pod *corev1.Pod) string {
+// IPv4 returns the pod's first IPv4 address, or "".
+func IPv4(pod *corev1.Pod) string {
 	for _, ip := range pod.Status.PodIPs {
-		if isIPv4(ip.IP) {
+		if IsIPv4(ip.IP) {
 			return ip.IP
 		}
 	}
-	if isIPv4(pod.Status.PodIP) {
+	if IsIPv4(pod.Status.PodIP) {
 		return pod.Status.PodIP
 	}
 	return ""
 }
 
-func isIPv4(s string) bool {
+func IsIPv4(s string) bool {
 	if s == "" {
 		return false
 	}
@@ -72,10 +72,10 @@ func isIPv4(s string) bool {
 	return true
 }
 
-// findPort resolves the target port of svcPort in pod: a number is used
+// FindPort resolves the target port of svcPort in pod: a number is used
 // as is, a name is looked up among the pod's container ports of the same
 // protocol.
-func findPort(pod *corev1.Pod, svcPort *corev1.ServicePort) (int32, error) {
+func FindPort(pod *corev1.Pod, svcPort *corev1.ServicePort) (int32, error) {
 	tp := svcPort.TargetPort
 	switch tp.Type {
 	case intstr.String:
@@ -96,9 +96,9 @@ func findPort(pod *corev1.Pod, svcPort *corev1.ServicePort) (int32, error) {
 	return 0, fmt.Errorf("no suitable port for manifest: %s", pod.UID)
 }
 
-// hostnameFor returns the hostname pod publishes in svc: its
+// Hostname returns the hostname pod publishes in svc: its
 // spec.hostname when its subdomain is the Service's name.
-func hostnameFor(pod *corev1.Pod, svc *corev1.Service) string {
+func Hostname(pod *corev1.Pod, svc *corev1.Service) string {
 	if pod.Spec.Hostname != "" && pod.Spec.Subdomain == svc.Name && pod.Namespace == svc.Namespace {
 		return pod.Spec.Hostname
 	}
