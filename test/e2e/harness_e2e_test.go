@@ -72,7 +72,9 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	stopSharedNode()
+	return code
 }
 
 // kubectlBinary is one installed kubectl the scenarios run with.
@@ -316,6 +318,16 @@ func (s *Server) dumpLog(t *testing.T) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// listenFree returns a free TCP port on 127.0.0.1.
+func listenFree() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
 func freePort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -332,7 +344,9 @@ type Kubectl struct {
 	Server *Server
 	Path   string
 	Dir    string // scratch directory for manifests and files
-	env    []string
+	// Namespace, when set, is passed as --namespace to every command.
+	Namespace string
+	env       []string
 }
 
 // Kubectl returns a runner for the kubectl at path against s.
@@ -352,6 +366,14 @@ func (s *Server) Kubectl(t *testing.T, path string) *Kubectl {
 			"LANG=C",
 		),
 	}
+}
+
+// args returns args with --namespace first when k has a Namespace.
+func (k *Kubectl) args(args []string) []string {
+	if k.Namespace == "" {
+		return args
+	}
+	return append([]string{"--namespace=" + k.Namespace}, args...)
 }
 
 // Result is what one kubectl command produced.
@@ -392,7 +414,7 @@ func (k *Kubectl) run(t *testing.T, stdin string, env []string, args ...string) 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, k.Path, args...)
+	cmd := exec.CommandContext(ctx, k.Path, k.args(args)...)
 	cmd.Env = append(append([]string{}, k.env...), env...)
 	cmd.Dir = k.Dir
 	if stdin != "" {
@@ -471,7 +493,7 @@ type Stream struct {
 // Start starts a long-running kubectl; it is killed when the test ends.
 func (k *Kubectl) Start(t *testing.T, args ...string) *Stream {
 	t.Helper()
-	cmd := exec.Command(k.Path, args...)
+	cmd := exec.Command(k.Path, k.args(args)...)
 	cmd.Env = k.env
 	cmd.Dir = k.Dir
 	s := &Stream{args: args, lines: make(chan string, 100), cmd: cmd}
