@@ -51,6 +51,8 @@ type Server struct {
 	NodeMonitorGracePeriod time.Duration
 	// Debug turns on debug logging.
 	Debug bool
+	// Kubelet configures this node's agent.
+	Kubelet Kubelet
 
 	// ControllerClock, when set, is the clock of the controllers that act
 	// on schedules and TTLs (cronjob, ttl-after-finished), so that tests
@@ -76,6 +78,7 @@ func DefaultServer(euid int, home string) Server {
 		ServiceCIDR:   "10.43.0.0/16",
 		ClusterDNS:    "10.43.0.10",
 		ClusterDomain: "cluster.local",
+		Kubelet:       DefaultKubelet(),
 	}
 }
 
@@ -104,11 +107,18 @@ func (s Server) Validate() error {
 			errs = append(errs, fmt.Errorf("%s %q is not a CIDR", name, v))
 		}
 	}
+	// Each node gets a /24 (IPv4) or /64 (IPv6) of the cluster CIDR.
+	if p, err := netip.ParsePrefix(s.ClusterCIDR); err == nil && (p.Addr().Is4() && p.Bits() > 24 || p.Addr().Is6() && p.Bits() > 64) {
+		errs = append(errs, fmt.Errorf("--cluster-cidr %q is smaller than one node's pod CIDR (/24 for IPv4, /64 for IPv6)", s.ClusterCIDR))
+	}
 	if _, err := netip.ParseAddr(s.ClusterDNS); err != nil {
 		errs = append(errs, fmt.Errorf("--cluster-dns %q is not an IP address", s.ClusterDNS))
 	}
 	if s.NodeMonitorGracePeriod < 0 {
 		errs = append(errs, fmt.Errorf("--node-monitor-grace-period %v must not be negative", s.NodeMonitorGracePeriod))
+	}
+	if !s.DisableAgent {
+		errs = append(errs, s.Kubelet.Validate())
 	}
 	if s.DatastoreEndpoint == "" && (s.DatastoreCAFile != "" || s.DatastoreCertFile != "" || s.DatastoreKeyFile != "") {
 		errs = append(errs, errors.New("--datastore-cafile, --datastore-certfile and --datastore-keyfile need --datastore-endpoint"))

@@ -17,6 +17,7 @@ func TestValidate(t *testing.T) {
 		{name: "bad port", mutate: func(s *Server) { s.HTTPSPort = 70000 }, wantErr: "not a valid port"},
 		{name: "bad bind", mutate: func(s *Server) { s.BindAddress = "nope" }, wantErr: "not an IP"},
 		{name: "bad cidr", mutate: func(s *Server) { s.ServiceCIDR = "10.43.0.0" }, wantErr: "--service-cidr"},
+		{name: "cluster cidr below a node block", mutate: func(s *Server) { s.ClusterCIDR = "10.42.0.0/25" }, wantErr: "--cluster-cidr"},
 		{name: "tls without endpoint", mutate: func(s *Server) { s.DatastoreCAFile = "/x" }, wantErr: "need --datastore-endpoint"},
 	}
 	for _, tc := range cases {
