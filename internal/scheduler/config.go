@@ -83,6 +83,7 @@ var defaultMultiPoint = []Plugin{
 	{Name: "NodeAffinity", Weight: w(2)},
 	{Name: "NodePorts"},
 	{Name: "NodeResourcesFit", Weight: w(1)},
+	{Name: "VolumeBinding"},
 	{Name: "PodTopologySpread", Weight: w(2)},
 	{Name: "InterPodAffinity", Weight: w(2)},
 	{Name: "DefaultPreemption"},
@@ -95,7 +96,7 @@ var defaultMultiPoint = []Plugin{
 // does not have (yet); they are ignored rather than rejected so that
 // upstream configuration files load. The queue sorts by priority itself
 // (PrioritySort).
-var unimplemented = []string{"PrioritySort", "SchedulingGates", "VolumeBinding", "VolumeRestrictions",
+var unimplemented = []string{"PrioritySort", "SchedulingGates", "VolumeRestrictions",
 	"NodeVolumeLimits", "VolumeZone", "DynamicResources", "NodeDeclaredFeatures"}
 
 // ParseConfiguration reads a KubeSchedulerConfiguration (YAML or JSON).

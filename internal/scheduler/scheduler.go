@@ -112,6 +112,15 @@ func New(cfg Config) (*Scheduler, error) {
 	s.statefulSets = f.Apps().V1().StatefulSets().Lister()
 	s.pdbs = f.Policy().V1().PodDisruptionBudgets().Lister()
 
+	// The queue is built below, once the plugins' events are known.
+	vols, err := newVolumes(cfg.Client, cfg.Clock, f, func(e framework.ClusterEvent) {
+		if q := s.queue; q != nil {
+			q.MoveOnEvent(e)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
 	profiles, err := cfg.Configuration.FrameworkProfiles()
 	if err != nil {
 		return nil, err
@@ -127,6 +136,7 @@ func New(cfg Config) (*Scheduler, error) {
 			Snapshot:        func() framework.NodeInfoLister { return s.snapshot },
 			NamespaceLabels: s.namespaceLabels, DefaultSelector: s.defaultSelector,
 			NominatedPods: s.nominator.podsForNode, PDBs: s.listPDBs, Preempt: s.preempt,
+			Volumes: vols,
 		})
 		if err != nil {
 			return nil, err

@@ -53,6 +53,8 @@ type Config struct {
 	PDBs func() []*policyv1.PodDisruptionBudget
 	// Preempt implements Handle.Preempt; nil refuses every preemption.
 	Preempt func(ctx context.Context, preemptor *v1.Pod, node string, victims, clearNominated []*v1.Pod) error
+	// Volumes implements Handle.Volumes; nil means none.
+	Volumes Volumes
 	// Parallelism bounds concurrent Filter and Score calls (0 means
 	// GOMAXPROCS).
 	Parallelism int
@@ -311,6 +313,9 @@ func (f *Framework) Preempt(ctx context.Context, preemptor *v1.Pod, node string,
 	}
 	return f.cfg.Preempt(ctx, preemptor, node, victims, clearNominated)
 }
+
+// Volumes implements Handle.
+func (f *Framework) Volumes() Volumes { return f.cfg.Volumes }
 
 // EventsToRegister returns, per plugin name, the events that may make a
 // pod the plugin rejected schedulable; plugins without EnqueueExtensions

@@ -222,6 +222,9 @@ type Handle interface {
 	// the nomination of clearNominated pods. It is the only I/O a plugin
 	// reaches, through the scheduler that owns the framework.
 	Preempt(ctx context.Context, preemptor *v1.Pod, node string, victims, clearNominated []*v1.Pod) error
+	// Volumes returns the storage objects and the volume binder, or nil
+	// when the framework has none (plugin unit tests).
+	Volumes() Volumes
 }
 
 // PluginFactory builds a plugin from its JSON arguments (nil means the

@@ -14,6 +14,7 @@ import (
 	"github.com/skiff/skiff/internal/scheduler/plugins/nodeunschedulable"
 	"github.com/skiff/skiff/internal/scheduler/plugins/podtopologyspread"
 	"github.com/skiff/skiff/internal/scheduler/plugins/tainttoleration"
+	"github.com/skiff/skiff/internal/scheduler/plugins/volumebinding"
 )
 
 // NewRegistry returns the in-tree plugins by name. Binding (DefaultBinder)
@@ -31,5 +32,6 @@ func NewRegistry() framework.Registry {
 		podtopologyspread.Name:               podtopologyspread.New,
 		imagelocality.Name:                   imagelocality.New,
 		defaultpreemption.Name:               defaultpreemption.New,
+		volumebinding.Name:                   volumebinding.New,
 	}
 }
