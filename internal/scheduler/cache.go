@@ -19,8 +19,11 @@ type Cache struct {
 	nodes      map[string]*framework.NodeInfo
 	pods       map[types.UID]*podState
 	generation int64
-	// nodeGen records the cache generation of each node's last change.
+	// nodeGen records the cache generation of each node's last change;
+	// dirty names the nodes changed since the last UpdateSnapshot (the
+	// cache feeds one snapshot, the scheduling goroutine's).
 	nodeGen map[string]int64
+	dirty   map[string]struct{}
 	// listChanged is set when nodes come or go, or change zones.
 	listChanged bool
 	images      bool
@@ -33,7 +36,8 @@ type podState struct {
 
 // NewCache returns an empty cache.
 func NewCache() *Cache {
-	return &Cache{nodes: map[string]*framework.NodeInfo{}, pods: map[types.UID]*podState{}, nodeGen: map[string]int64{}}
+	return &Cache{nodes: map[string]*framework.NodeInfo{}, pods: map[types.UID]*podState{}, nodeGen: map[string]int64{},
+		dirty: map[string]struct{}{}}
 }
 
 func (c *Cache) nodeInfo(name string) *framework.NodeInfo {
@@ -48,6 +52,7 @@ func (c *Cache) nodeInfo(name string) *framework.NodeInfo {
 func (c *Cache) touch(name string) {
 	c.generation++
 	c.nodeGen[name] = c.generation
+	c.dirty[name] = struct{}{}
 }
 
 func (c *Cache) addPodLocked(pod *v1.Pod, assumed bool) {
@@ -179,8 +184,11 @@ func (c *Cache) NodeCount() int {
 	return n
 }
 
-// UpdateSnapshot brings s up to date, cloning only nodes changed since
-// s.Generation. The node list interleaves zones (one node per zone in
+// UpdateSnapshot brings s up to date, cloning only the nodes changed
+// since the last call. Each cloned NodeInfo's Generation is the cache
+// generation of its last change, unique across nodes and increasing, so
+// that a node's generation names its state (equivalence and score caches
+// key on it). The node list interleaves zones (one node per zone in
 // turn) so that cycles that stop early still spread across zones.
 func (c *Cache) UpdateSnapshot(s *framework.Snapshot) {
 	c.mu.Lock()
@@ -188,40 +196,46 @@ func (c *Cache) UpdateSnapshot(s *framework.Snapshot) {
 	if s.Generation == c.generation && !c.listChanged {
 		return
 	}
-	for name, gen := range c.nodeGen {
-		if gen <= s.Generation {
-			continue
+	affinityChanged := false
+	for name := range c.dirty {
+		delete(c.dirty, name)
+		old := s.NodeInfoMap[name]
+		if old != nil && (len(old.PodsWithAffinity) > 0 || len(old.PodsWithRequiredAntiAffinity) > 0) {
+			affinityChanged = true
 		}
 		ni, ok := c.nodes[name]
 		if !ok || ni.Node() == nil {
-			if _, had := s.NodeInfoMap[name]; had {
+			if old != nil {
 				delete(s.NodeInfoMap, name)
 				c.listChanged = true
 			}
 			continue
 		}
-		old := s.NodeInfoMap[name]
 		clone := ni.Clone()
+		clone.Generation = c.nodeGen[name]
 		if old == nil {
 			c.listChanged = true
 		}
 		if old != nil && !c.images {
 			clone.ImageStates = old.ImageStates
 		}
-		s.NodeInfoMap[name] = clone
-	}
-	// Old nodes of the list may have been replaced by clones.
-	if c.listChanged {
-		s.NodeInfoList = interleaveZones(s.NodeInfoMap)
-	} else {
-		for i, ni := range s.NodeInfoList {
-			s.NodeInfoList[i] = s.NodeInfoMap[ni.Node().Name]
+		if len(clone.PodsWithAffinity) > 0 || len(clone.PodsWithRequiredAntiAffinity) > 0 {
+			affinityChanged = true
 		}
+		s.NodeInfoMap[name] = clone
+		if !c.listChanged && !s.ReplaceInList(clone) {
+			c.listChanged = true
+		}
+	}
+	if c.listChanged {
+		s.SetList(interleaveZones(s.NodeInfoMap))
 	}
 	if c.images {
 		framework.SetImageStates(s.NodeInfoList)
 	}
-	s.RebuildLists()
+	if c.listChanged || affinityChanged {
+		s.RebuildLists()
+	}
 	c.listChanged, c.images = false, false
 	s.Generation = c.generation
 }

@@ -27,6 +27,54 @@ type Configuration struct {
 	// per 125 nodes, at least 5%, and never fewer than 100 nodes).
 	PercentageOfNodesToScore *int32    `json:"percentageOfNodesToScore,omitempty"`
 	Profiles                 []Profile `json:"profiles,omitempty"`
+	// Skiff holds Skiff's own settings. It is the one field upstream's
+	// KubeSchedulerConfiguration lacks: every upstream file loads
+	// unchanged, and a file that sets it is Skiff's.
+	Skiff *SkiffSettings `json:"skiff,omitempty"`
+}
+
+// SkiffSettings switches Borg's three scalability techniques (each on
+// unless set to false), so that their effect can be measured:
+//
+//	skiff:
+//	  equivalenceClasses: false
+//	  scoreCaching: false
+//	  relaxedRandomization: false
+type SkiffSettings struct {
+	// EquivalenceClasses reuses a node's filter result for pods with the
+	// same scheduling constraints while the node is unchanged.
+	EquivalenceClasses *bool `json:"equivalenceClasses,omitempty"`
+	// ScoreCaching reuses a node's raw score from node-local score
+	// plugins for pods with the same constraints while the node is
+	// unchanged.
+	ScoreCaching *bool `json:"scoreCaching,omitempty"`
+	// RelaxedRandomization stops filtering once enough feasible nodes are
+	// found (percentageOfNodesToScore), starting where the last cycle
+	// stopped. Off, every node is filtered and every feasible node scored
+	// from the first node on, whatever percentageOfNodesToScore says.
+	RelaxedRandomization *bool `json:"relaxedRandomization,omitempty"`
+}
+
+// Techniques are the resolved SkiffSettings.
+type Techniques struct {
+	EquivalenceClasses, ScoreCaching, RelaxedRandomization bool
+}
+
+// Techniques resolves the settings (defaults: all on).
+func (c *Configuration) Techniques() Techniques {
+	t := Techniques{EquivalenceClasses: true, ScoreCaching: true, RelaxedRandomization: true}
+	if c == nil || c.Skiff == nil {
+		return t
+	}
+	set := func(dst *bool, v *bool) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&t.EquivalenceClasses, c.Skiff.EquivalenceClasses)
+	set(&t.ScoreCaching, c.Skiff.ScoreCaching)
+	set(&t.RelaxedRandomization, c.Skiff.RelaxedRandomization)
+	return t
 }
 
 // Profile is KubeSchedulerProfile.

@@ -111,6 +111,11 @@ func (s *Scheduler) schedulePod(ctx context.Context, fw *framework.Framework, st
 	if len(feasible) == 1 {
 		return scheduleResult{host: feasible[0].Node().Name, evaluated: evaluated, feasible: 1}, nil
 	}
+	if s.techniques.ScoreCaching {
+		if key, ok := equivalenceClass(pod); ok {
+			state.ScoreCache = classScores{s.equivalence.class(key)}
+		}
+	}
 	scores, err := prioritizeNodes(ctx, fw, state, pod, feasible)
 	if err != nil {
 		return scheduleResult{}, err
@@ -157,8 +162,28 @@ func (s *Scheduler) findNodesThatFitPod(ctx context.Context, fw *framework.Frame
 	return feasible, diag, err
 }
 
+// filterClass returns the equivalence-class cache of pod's filter
+// results, or nil when equivalence classes are off or the pod's filter
+// results may depend on more than the node: its own pod (anti-)affinity,
+// hard spread constraints or volumes (see equivalenceClass), or pods in
+// the cluster with required anti-affinity (which may reject it from
+// other nodes of their domain).
+func (s *Scheduler) filterClass(pod *v1.Pod) *classCache {
+	if !s.techniques.EquivalenceClasses || len(s.snapshot.HavePodsWithRequiredAntiAffinityList()) > 0 {
+		return nil
+	}
+	key, ok := equivalenceClass(pod)
+	if !ok {
+		return nil
+	}
+	return s.equivalence.class(key)
+}
+
 // findNodesThatPassFilters filters nodes in parallel, starting where the
-// previous cycle stopped, until enough feasible nodes are found.
+// previous cycle stopped, until enough feasible nodes are found (all
+// nodes from the first when relaxed randomization is off). With
+// equivalence classes, a node whose generation has not changed since a
+// pod of the same class was filtered against it gets that result again.
 func (s *Scheduler) findNodesThatPassFilters(ctx context.Context, fw *framework.Framework, state *framework.CycleState, pod *v1.Pod, diag *Diagnosis, nodes []*framework.NodeInfo) ([]*framework.NodeInfo, error) {
 	n := len(nodes)
 	if n == 0 {
@@ -169,12 +194,17 @@ func (s *Scheduler) findNodesThatPassFilters(ctx context.Context, fw *framework.
 		pct = *p
 	}
 	want := numFeasibleNodesToFind(pct, int32(n))
+	start := s.nextStartNodeIndex
+	if !s.techniques.RelaxedRandomization {
+		want, start = int32(n), 0
+	}
+	cls := s.filterClass(pod)
 	if !fw.HasFilterPlugins() {
 		out := make([]*framework.NodeInfo, want)
 		for i := range out {
-			out[i] = nodes[(s.nextStartNodeIndex+i)%n]
+			out[i] = nodes[(start+i)%n]
 		}
-		s.nextStartNodeIndex = (s.nextStartNodeIndex + int(want)) % n
+		s.nextStartNodeIndex = (start + int(want)) % n
 		return out, nil
 	}
 	feasible := make([]*framework.NodeInfo, want)
@@ -186,10 +216,22 @@ func (s *Scheduler) findNodesThatPassFilters(ctx context.Context, fw *framework.
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	start := s.nextStartNodeIndex
 	check := func(i int) {
 		ni := nodes[(start+i)%n]
-		st := fw.RunFilterPluginsWithNominatedPods(ctx, state, pod, ni)
+		var st *framework.Status
+		cached := false
+		// Nominated pods make a node's result depend on the pod's
+		// priority and the nominations: not cached.
+		useClass := cls != nil && len(fw.NominatedPodsForNode(ni.Node().Name)) == 0
+		if useClass {
+			st, cached = cls.filterStatus(ni)
+		}
+		if !cached {
+			st = fw.RunFilterPluginsWithNominatedPods(ctx, state, pod, ni)
+			if useClass && (st.IsSuccess() || st.IsRejected()) && ctx.Err() == nil {
+				cls.putFilter(ni, st)
+			}
+		}
 		if st.IsSuccess() {
 			k := found.Add(1)
 			if k > want {

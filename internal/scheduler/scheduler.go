@@ -45,6 +45,9 @@ type Config struct {
 	Clock clock.WithTicker
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// Parallelism bounds concurrent Filter and Score calls per cycle (0
+	// means GOMAXPROCS).
+	Parallelism int
 }
 
 // Scheduler watches pending pods whose schedulerName it serves and binds
@@ -64,6 +67,10 @@ type Scheduler struct {
 	nextStartNodeIndex       int
 	percentageOfNodesToScore int32
 	rand                     *rand.Rand
+	// techniques are Borg's switches; equivalence holds the classes'
+	// filter results and scores.
+	techniques  Techniques
+	equivalence *equivalenceCache
 
 	podsSynced, nodesSynced cache.InformerSynced
 	namespaces              corelisters.NamespaceLister
@@ -95,8 +102,9 @@ func New(cfg Config) (*Scheduler, error) {
 	s := &Scheduler{
 		cfg: cfg, log: cfg.Logger, clock: cfg.Clock, client: cfg.Client, recorder: cfg.Recorder,
 		profiles: map[string]*framework.Framework{}, cache: NewCache(), snapshot: framework.NewEmptySnapshot(),
-		rand:      rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0)),
-		nominator: newNominator(),
+		rand:       rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0)),
+		nominator:  newNominator(),
+		techniques: cfg.Configuration.Techniques(), equivalence: newEquivalenceCache(),
 	}
 	if p := cfg.Configuration.PercentageOfNodesToScore; p != nil {
 		if *p < 0 || *p > 100 {
@@ -136,7 +144,7 @@ func New(cfg Config) (*Scheduler, error) {
 			Snapshot:        func() framework.NodeInfoLister { return s.snapshot },
 			NamespaceLabels: s.namespaceLabels, DefaultSelector: s.defaultSelector,
 			NominatedPods: s.nominator.podsForNode, PDBs: s.listPDBs, Preempt: s.preempt,
-			Volumes: vols,
+			Volumes: vols, Parallelism: cfg.Parallelism,
 		})
 		if err != nil {
 			return nil, err

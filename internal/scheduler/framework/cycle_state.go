@@ -28,6 +28,30 @@ type CycleState struct {
 	// PreFilter or PreScore returned Skip.
 	SkipFilterPlugins map[string]bool
 	SkipScorePlugins  map[string]bool
+	// ScoreCache, when set, holds raw scores of node-local score plugins
+	// for the pod's equivalence class (Borg's score caching).
+	ScoreCache ScoreCache
+}
+
+// ScoreCache keeps raw scores of NodeLocalScorer plugins per node
+// generation for one class of equivalent pods. It is safe for concurrent
+// use.
+type ScoreCache interface {
+	// Get returns the plugin's raw score for the node in the state
+	// nodeInfo.Generation names, if cached.
+	Get(plugin string, nodeInfo *NodeInfo) (int64, bool)
+	// Put records it.
+	Put(plugin string, nodeInfo *NodeInfo, score int64)
+}
+
+// NodeLocalScorer is implemented by score plugins whose raw Score
+// depends only on the pod's scheduling constraints and on the node it
+// scores (its labels, taints, allocatable and pods), never on other
+// nodes; only their scores may be cached.
+type NodeLocalScorer interface {
+	ScorePlugin
+	// NodeLocalScore is a marker.
+	NodeLocalScore()
 }
 
 // NewCycleState returns an empty state.
@@ -65,5 +89,6 @@ func (c *CycleState) Clone() *CycleState {
 	}
 	out.SkipFilterPlugins = c.SkipFilterPlugins
 	out.SkipScorePlugins = c.SkipScorePlugins
+	out.ScoreCache = c.ScoreCache
 	return out
 }

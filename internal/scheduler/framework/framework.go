@@ -62,7 +62,8 @@ type Config struct {
 
 type scorePlugin struct {
 	ScorePlugin
-	weight int64
+	weight    int64
+	nodeLocal bool
 }
 
 // Framework runs the plugins of one profile. Its Run methods are safe for
@@ -144,7 +145,8 @@ func New(cfg Config) (*Framework, error) {
 				if w == 0 {
 					w = 1
 				}
-				f.score = append(f.score, scorePlugin{x, w})
+				_, local := pl.(NodeLocalScorer)
+				f.score = append(f.score, scorePlugin{x, w, local})
 			}
 			return ok
 		}},
@@ -535,8 +537,15 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod 
 		mu      sync.Mutex
 		errStat *Status
 	)
+	cache := state.ScoreCache
 	f.Parallelize(ctx, len(nodes), func(i int) {
 		for j, pl := range plugins {
+			if pl.nodeLocal && cache != nil {
+				if s, ok := cache.Get(pl.Name(), nodes[i]); ok {
+					perPlugin[j][i] = NodeScore{Name: nodes[i].Node().Name, Score: s}
+					continue
+				}
+			}
 			s, st := pl.Score(ctx, state, pod, nodes[i])
 			if !st.IsSuccess() {
 				mu.Lock()
@@ -545,6 +554,9 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod 
 				return
 			}
 			perPlugin[j][i] = NodeScore{Name: nodes[i].Node().Name, Score: s}
+			if pl.nodeLocal && cache != nil {
+				cache.Put(pl.Name(), nodes[i], s)
+			}
 		}
 	})
 	if errStat != nil {

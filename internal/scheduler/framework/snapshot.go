@@ -15,6 +15,28 @@ type Snapshot struct {
 	HaveRequiredAntiAffinityNodeList []*NodeInfo
 	// Generation is the cache generation the snapshot reflects.
 	Generation int64
+	// index maps node names to their position in NodeInfoList.
+	index map[string]int
+}
+
+// SetList replaces NodeInfoList (and the index ReplaceInList uses).
+func (s *Snapshot) SetList(list []*NodeInfo) {
+	s.NodeInfoList = list
+	s.index = make(map[string]int, len(list))
+	for i, ni := range list {
+		s.index[ni.Node().Name] = i
+	}
+}
+
+// ReplaceInList puts ni in NodeInfoList in place of the entry of the
+// same node; it reports false when the node is not in the list.
+func (s *Snapshot) ReplaceInList(ni *NodeInfo) bool {
+	i, ok := s.index[ni.Node().Name]
+	if !ok || i >= len(s.NodeInfoList) || s.NodeInfoList[i].Node().Name != ni.Node().Name {
+		return false
+	}
+	s.NodeInfoList[i] = ni
+	return true
 }
 
 // NewEmptySnapshot returns a snapshot of no nodes.

@@ -202,3 +202,7 @@ func (p *Plugin) ScoreExtensions() framework.ScoreExtensions { return p }
 func (*Plugin) NormalizeScore(_ context.Context, _ *framework.CycleState, _ *v1.Pod, scores framework.NodeScoreList) *framework.Status {
 	return framework.DefaultNormalizeScore(framework.MaxNodeScore, false, scores)
 }
+
+// NodeLocalScore implements framework.NodeLocalScorer: the raw score
+// reads only the pod and the scored node, so it may be cached.
+func (*Plugin) NodeLocalScore() {}

@@ -86,3 +86,7 @@ func balancedScore(requested, alloc []int64) int64 {
 
 // ScoreExtensions implements framework.ScorePlugin.
 func (*BalancedAllocation) ScoreExtensions() framework.ScoreExtensions { return nil }
+
+// NodeLocalScore implements framework.NodeLocalScorer: the raw score
+// reads only the pod and the scored node, so it may be cached.
+func (*BalancedAllocation) NodeLocalScore() {}

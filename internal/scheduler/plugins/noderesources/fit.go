@@ -331,3 +331,7 @@ func ratioScorer(res []ResourceSpec, shape []UtilizationShapePoint) func(r, a []
 		return int64(math.Round(float64(score) / float64(weights)))
 	}
 }
+
+// NodeLocalScore implements framework.NodeLocalScorer: the raw score
+// reads only the pod and the scored node, so it may be cached.
+func (*Fit) NodeLocalScore() {}
