@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,31 +19,102 @@ import (
 	"github.com/skiff/skiff/internal/nodesim"
 )
 
-// Scheduler workload of issue 4: plain pods on simulated nodes, measured
-// end to end from the first create call to the last pod seen bound.
+// Scheduler workloads of issue 4 on simulated nodes, measured end to end
+// from the first create call to the last pod seen bound.
 const (
 	schedPods     = 10000
 	schedCreators = 32 // concurrent create calls
+	// schedGroup is the size of the deployment-like groups of the
+	// anti-affinity and spread workloads.
+	schedAntiGroup   = 10
+	schedSpreadGroup = 100
 )
 
-var schedNodeCounts = []int{1000}
+var (
+	schedNodeCounts = []int{1000, 5000}
+	schedWorkloads  = []string{"plain", "antiaffinity", "spread"}
+)
 
 // BenchmarkScheduler starts `skiff server --disable-agent` (which runs the
-// scheduler), registers simulated nodes from this process, creates
-// schedPods plain pods and waits until every one is bound. It reports
-// pods/s and the create-to-bound latency per pod.
+// scheduler) once per case, registers simulated nodes from this process,
+// creates schedPods pods and waits until every one is bound. It reports
+// pods/s and the create-to-bound latency per pod. Cases are
+// <workload>/nodes=<N>/borg=<on|off>, borg=off switching off equivalence
+// classes, score caching and relaxed randomization through the
+// configuration's skiff section. Workloads:
+//   - plain: 10m cpu, 16Mi memory, no constraints;
+//   - antiaffinity: the same in groups of 10 pods (label group=gNNNN),
+//     each with required anti-affinity to its own group on
+//     kubernetes.io/hostname (one pod of a group per node);
+//   - spread: the same in groups of 100 pods, each with a topology spread
+//     constraint on topology.kubernetes.io/zone, maxSkew 1,
+//     DoNotSchedule, selecting its own group.
 func BenchmarkScheduler(b *testing.B) {
-	for _, nodes := range schedNodeCounts {
-		b.Run(fmt.Sprintf("plain/nodes=%d", nodes), func(b *testing.B) {
-			for range b.N {
-				benchSchedule(b, nodes)
+	for _, workload := range schedWorkloads {
+		for _, nodes := range schedNodeCounts {
+			for _, borg := range []bool{true, false} {
+				name := fmt.Sprintf("%s/nodes=%d/borg=%s", workload, nodes, map[bool]string{true: "on", false: "off"}[borg])
+				b.Run(name, func(b *testing.B) {
+					for range b.N {
+						benchSchedule(b, workload, nodes, borg)
+					}
+				})
 			}
-		})
+		}
 	}
 }
 
-func benchSchedule(b *testing.B, nodes int) {
-	s := startServer(b)
+// schedBenchPod returns pod i of workload.
+func schedBenchPod(workload string, i int) *corev1.Pod {
+	name := fmt.Sprintf("p-%05d", i)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": "bench"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "app", Image: "registry.k8s.io/pause:3.10",
+			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi"),
+			}},
+		}}},
+	}
+	switch workload {
+	case "antiaffinity":
+		group := fmt.Sprintf("g%04d", i/schedAntiGroup)
+		pod.Labels["group"] = group
+		pod.Spec.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
+			RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
+				LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"group": group}},
+				TopologyKey:   corev1.LabelHostname,
+			}},
+		}}
+	case "spread":
+		group := fmt.Sprintf("g%04d", i/schedSpreadGroup)
+		pod.Labels["group"] = group
+		pod.Spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{
+			MaxSkew: 1, TopologyKey: corev1.LabelTopologyZone, WhenUnsatisfiable: corev1.DoNotSchedule,
+			LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"group": group}},
+		}}
+	}
+	return pod
+}
+
+const borgOffConfig = `apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+skiff:
+  equivalenceClasses: false
+  scoreCaching: false
+  relaxedRandomization: false
+`
+
+func benchSchedule(b *testing.B, workload string, nodes int, borg bool) {
+	var args []string
+	if !borg {
+		conf := filepath.Join(b.TempDir(), "scheduler.yaml")
+		if err := os.WriteFile(conf, []byte(borgOffConfig), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		args = append(args, "--scheduler-config", conf)
+	}
+	s := startServer(b, args...)
 	cs := s.client(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -115,16 +188,8 @@ func benchSchedule(b *testing.B, nodes int) {
 				if i >= schedPods {
 					return
 				}
-				name := fmt.Sprintf("p-%05d", i)
-				pod := &corev1.Pod{
-					ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": "bench"}},
-					Spec: corev1.PodSpec{Containers: []corev1.Container{{
-						Name: "app", Image: "registry.k8s.io/pause:3.10",
-						Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
-							corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi"),
-						}},
-					}}},
-				}
+				pod := schedBenchPod(workload, int(i))
+				name := pod.Name
 				mu.Lock()
 				created[name] = time.Now()
 				mu.Unlock()
@@ -150,6 +215,6 @@ func benchSchedule(b *testing.B, nodes int) {
 	b.ReportMetric(rate, "pods/s")
 	reportLatency(b, "bound", st)
 	b.Logf("%d pods bound in %.1fs: %.0f pods/s; create-to-bound p50 %.1f ms p99 %.1f ms", schedPods, took.Seconds(), rate, ms(st.p50), ms(st.p99))
-	note("scheduler plain nodes=%-5d %7.0f pods/s  (%d pods bound in %.1fs, created in %.1fs)  create-to-bound p50 %7.1f ms p99 %7.1f ms  (CPU: server %.1fs, bench process %.1fs; load %s)",
-		nodes, rate, schedPods, took.Seconds(), createdIn.Seconds(), ms(st.p50), ms(st.p99), cpu.server.Seconds(), cpu.client.Seconds(), loadavg())
+	note("scheduler %-12s nodes=%-5d borg=%-3v %7.0f pods/s  (%d pods bound in %.1fs, created in %.1fs)  create-to-bound p50 %7.1f ms p99 %7.1f ms  (CPU: server %.1fs, bench process %.1fs; load %s)",
+		workload, nodes, map[bool]string{true: "on", false: "off"}[borg], rate, schedPods, took.Seconds(), createdIn.Seconds(), ms(st.p50), ms(st.p99), cpu.server.Seconds(), cpu.client.Seconds(), loadavg())
 }
