@@ -16,7 +16,9 @@ const (
 // backoff remembers, per container (pod UID + container name), how long
 // the next restart must wait after the container last exited. The delay
 // starts at initial, doubles on each restart up to max, and starts over
-// once a container has stayed up for 2×max. It is safe for concurrent use.
+// once a container ran for more than 2×max (10 minutes) after its last
+// restart before exiting, as upstream's kubelet does. It is safe for
+// concurrent use.
 type backoff struct {
 	clock        clock.PassiveClock
 	initial, max time.Duration
@@ -29,6 +31,9 @@ type backoffEntry struct {
 	delay time.Duration
 	// last is when the delay last grew (the restart it allowed).
 	last time.Time
+	// noticed is the exited container the BackOff event was recorded
+	// for, so that one crash gives one event.
+	noticed string
 }
 
 func newBackoff(c clock.PassiveClock, initial, max time.Duration) *backoff {
@@ -41,11 +46,7 @@ func (b *backoff) wait(key string, finished time.Time) time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e := b.entries[key]
-	if e == nil {
-		return 0
-	}
-	if b.clock.Since(e.last) > 2*b.max {
-		delete(b.entries, key)
+	if e == nil || b.expired(e, finished) {
 		return 0
 	}
 	return max(0, finished.Add(e.delay).Sub(b.clock.Now()))
@@ -61,15 +62,34 @@ func (b *backoff) current(key string) time.Duration {
 	return 0
 }
 
-// next records a restart of key now and grows the delay for the one
-// after.
-func (b *backoff) next(key string) {
+// expired reports whether the container ran long enough since the
+// restart e allowed (it exited at finished) for the delay to start over.
+func (b *backoff) expired(e *backoffEntry, finished time.Time) bool {
+	return finished.Sub(e.last) > 2*b.max
+}
+
+// notice reports whether the exited container id is new to key's entry
+// (and remembers it): the first sync that holds a restart back says so.
+func (b *backoff) notice(key, id string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e := b.entries[key]
+	if e == nil || e.noticed == id {
+		return false
+	}
+	e.noticed = id
+	return true
+}
+
+// next records a restart of key now, of a container that exited at
+// finished, and grows the delay for the one after.
+func (b *backoff) next(key string, finished time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.clock.Now()
 	e := b.entries[key]
 	switch {
-	case e == nil || now.Sub(e.last) > 2*b.max:
+	case e == nil || b.expired(e, finished):
 		b.entries[key] = &backoffEntry{delay: b.initial, last: now}
 	default:
 		e.delay = min(2*e.delay, b.max)

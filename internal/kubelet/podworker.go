@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"sync"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -17,6 +17,8 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/skiff/skiff/internal/cri"
+	"github.com/skiff/skiff/internal/kubelet/prober"
+	"github.com/skiff/skiff/internal/kubelet/staticpod"
 )
 
 // Waiting reasons upstream's kubelet reports.
@@ -26,6 +28,9 @@ const (
 	reasonErrImagePull      = "ErrImagePull"
 	reasonCreateError       = "CreateContainerError"
 	reasonRunError          = "RunContainerError"
+	// reasonPostStartHookError is upstream's waiting reason after a
+	// failed postStart hook.
+	reasonPostStartHookError = "PostStartHookError"
 )
 
 // imageRetry is how soon a pod whose image could not be had is synced
@@ -45,6 +50,7 @@ func (k *Kubelet) syncPod(ctx context.Context, pod *corev1.Pod) (time.Duration, 
 	}
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 		// Done for good: stop the sandbox, keep its containers for logs.
+		k.probes.RemovePod(pod.Namespace + "/" + pod.Name)
 		for _, sb := range sandboxes {
 			if sb.State == runtimeapi.PodSandboxState_SANDBOX_READY {
 				if err := k.runtime.StopPodSandbox(ctx, sb.Id); err != nil {
@@ -62,8 +68,17 @@ func (k *Kubelet) syncPod(ctx context.Context, pod *corev1.Pod) (time.Duration, 
 			break
 		}
 	}
+	if !k.setUpVolumes(ctx, pod) && sb == nil {
+		// As upstream, a pod's sandbox waits for all of its volumes.
+		return imageRetry, k.waitForVolumes(ctx, pod)
+	}
 	sbCfg := sandboxConfig(pod, k.cfg.LogDir, uint32(len(sandboxes)))
+	k.setPodCgroup(sbCfg, pod)
+	k.setSandboxNetwork(sbCfg, pod)
 	if sb == nil {
+		if err := k.ensurePodCgroup(pod); err != nil {
+			return 0, fmt.Errorf("pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		}
 		if err := os.MkdirAll(sbCfg.LogDirectory, 0o755); err != nil {
 			return 0, fmt.Errorf("pod %s/%s: %w", pod.Namespace, pod.Name, err)
 		}
@@ -84,6 +99,7 @@ func (k *Kubelet) syncPod(ctx context.Context, pod *corev1.Pod) (time.Duration, 
 	obs := podObservation{
 		runtimeName:  k.runtimeName,
 		nodeIP:       k.cfg.NodeIP,
+		podIPs:       k.podIPs(ctx, pod, sb.Id),
 		sandboxReady: true,
 		containers:   map[string]containerObservation{},
 	}
@@ -93,9 +109,28 @@ func (k *Kubelet) syncPod(ctx context.Context, pod *corev1.Pod) (time.Duration, 
 			requeue = d
 		}
 	}
+	obs.initContainers = map[string]containerObservation{}
+	if k.deadlineExceeded(pod) {
+		if err := k.killForDeadline(ctx, pod, sb.Id); err != nil {
+			return 0, err
+		}
+		if byName, err = k.sandboxContainers(ctx, sb.Id); err != nil {
+			return 0, err
+		}
+		obs.deadlineExceeded = true
+		k.observeAll(pod, byName, &obs)
+		return 0, k.updatePodStatus(ctx, pod, computePodStatus(pod, obs, k.clock.Now()))
+	}
+	soon(k.deadlineRemaining(pod))
+	initialized, after := k.syncInitContainers(ctx, pod, sb.Id, sbCfg, byName, &obs)
+	soon(after)
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
-		o, after := k.syncContainer(ctx, pod, c, sb.Id, sbCfg, byName[c.Name])
+		if !initialized {
+			obs.containers[c.Name] = k.observe(pod, c, byName[c.Name])
+			continue
+		}
+		o, after := k.syncContainer(ctx, pod, c, pod.Spec.RestartPolicy, sb.Id, sbCfg, byName[c.Name])
 		obs.containers[c.Name] = o
 		soon(after)
 	}
@@ -104,20 +139,28 @@ func (k *Kubelet) syncPod(ctx context.Context, pod *corev1.Pod) (time.Duration, 
 
 // syncContainer starts, restarts or leaves alone container c, given the
 // runtime's containers of that name (newest first), and returns what it
-// saw and how soon to look again.
-func (k *Kubelet) syncContainer(ctx context.Context, pod *corev1.Pod, c *corev1.Container, sandboxID string, sbCfg *runtimeapi.PodSandboxConfig, existing []*runtimeapi.ContainerStatus) (containerObservation, time.Duration) {
-	var o containerObservation
-	if len(existing) > 0 {
-		o.current = existing[0]
-		o.restarts = int32(existing[0].GetMetadata().GetAttempt())
-	}
-	if len(existing) > 1 {
-		o.previous = existing[1]
-	}
+// saw and how soon to look again. policy says when an exited container
+// is started again; a container that failed its liveness or startup probe
+// is killed first.
+func (k *Kubelet) syncContainer(ctx context.Context, pod *corev1.Pod, c *corev1.Container, policy corev1.RestartPolicy, sandboxID string, sbCfg *runtimeapi.PodSandboxConfig, existing []*runtimeapi.ContainerStatus) (containerObservation, time.Duration) {
 	// Keep the newest two containers of a name (current and last state).
 	for _, old := range existing[min(2, len(existing)):] {
 		if err := k.runtime.RemoveContainer(ctx, old.Id); err != nil {
 			k.log.Warn("Removing an old container failed", "container", old.Id, "err", err)
+		}
+	}
+	o := k.observe(pod, c, existing)
+	if o.current != nil && o.current.State == runtimeapi.ContainerState_CONTAINER_RUNNING {
+		if kind, probe, failed := k.probes.Failed(pod.Namespace+"/"+pod.Name, c.Name, o.current.Id); failed {
+			msg := fmt.Sprintf("Container %s failed %s probe", c.Name, strings.ToLower(string(kind)))
+			if policy != corev1.RestartPolicyNever {
+				msg += ", will be restarted"
+			}
+			if err := k.killContainer(ctx, pod, c.Name, o.current.Id, probeGrace(pod, probe), msg); err != nil {
+				k.log.Warn("Killing a container that failed its probe failed", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, "err", err)
+				return o, imageRetry
+			}
+			o = k.refresh(ctx, pod, c, o)
 		}
 	}
 	key := string(pod.UID) + "/" + c.Name
@@ -129,52 +172,110 @@ func (k *Kubelet) syncContainer(ctx context.Context, pod *corev1.Pod, c *corev1.
 	case o.current.State == runtimeapi.ContainerState_CONTAINER_CREATED:
 		if err := k.runtime.StartContainer(ctx, o.current.Id); err != nil {
 			o.waitingReason, o.waitingMessage = reasonRunError, err.Error()
+			k.containerEvent(pod, c.Name, corev1.EventTypeWarning, eventFailed, "Error: %v", err)
 			return o, imageRetry
 		}
-		return k.refresh(ctx, o), 0
+		k.containerEvent(pod, c.Name, corev1.EventTypeNormal, eventStarted, "Started container %s", c.Name)
+		return k.refresh(ctx, pod, c, o), 0
 	default: // exited
-		if !shouldRestart(pod.Spec.RestartPolicy, o.current.ExitCode) {
+		if !shouldRestart(policy, o.current.ExitCode) {
 			return o, 0
 		}
 		if wait := k.backoff.wait(key, time.Unix(0, o.current.FinishedAt)); wait > 0 {
 			o.waitingReason = reasonCrashLoopBackOff
-			o.waitingMessage = fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)",
-				k.backoff.current(key), c.Name, pod.Name, pod.Namespace, pod.UID)
+			o.waitingMessage = fmt.Sprintf("back-off %s restarting failed container=%s pod=%s",
+				k.backoff.current(key), c.Name, formatPod(pod))
+			if k.backoff.notice(key, o.current.Id) {
+				k.containerEvent(pod, c.Name, corev1.EventTypeWarning, eventBackOff, "Back-off restarting failed container %s in pod %s", c.Name, formatPod(pod))
+			}
 			return o, wait
 		}
 		attempt = o.restarts + 1
 	}
 
-	image, reason, msg := k.ensureImage(ctx, c)
+	image, reason, msg := k.ensureImage(ctx, pod, c)
 	if reason != "" {
 		o.waitingReason, o.waitingMessage = reason, msg
 		return o, imageRetry
 	}
-	id, err := k.runtime.CreateContainer(ctx, sandboxID, containerConfig(pod, c, image, attempt), sbCfg)
+	base, err := k.resolveContainerConfig(ctx, pod, c, sandboxID, image, attempt)
 	if err != nil {
+		o.waitingReason, o.waitingMessage = reasonCreateConfigError, err.Error()
+		return o, imageRetry
+	}
+	ccfg := k.withResources(pod, c, base)
+	if err := k.addTerminationMessage(pod, c, ccfg); err != nil {
 		o.waitingReason, o.waitingMessage = reasonCreateError, err.Error()
 		return o, imageRetry
 	}
-	if attempt > 0 {
-		k.backoff.next(key)
+	id, err := k.runtime.CreateContainer(ctx, sandboxID, ccfg, sbCfg)
+	if err != nil {
+		o.waitingReason, o.waitingMessage = reasonCreateError, err.Error()
+		k.containerEvent(pod, c.Name, corev1.EventTypeWarning, eventFailed, "Error: %v", err)
+		return o, imageRetry
 	}
-	if err := k.runtime.StartContainer(ctx, id); err != nil {
-		o.waitingReason, o.waitingMessage = reasonRunError, err.Error()
+	k.containerEvent(pod, c.Name, corev1.EventTypeNormal, eventCreated, "Created container: %s", c.Name)
+	if attempt > 0 {
+		k.backoff.next(key, time.Unix(0, o.current.FinishedAt))
 	}
 	if o.current != nil {
 		o.previous = o.current
 	}
 	o.current = &runtimeapi.ContainerStatus{Id: id}
 	o.restarts = attempt
-	return k.refresh(ctx, o), 0
+	if err := k.runtime.StartContainer(ctx, id); err != nil {
+		o.waitingReason, o.waitingMessage = reasonRunError, err.Error()
+		k.containerEvent(pod, c.Name, corev1.EventTypeWarning, eventFailed, "Error: %v", err)
+		return k.refresh(ctx, pod, c, o), imageRetry
+	}
+	k.containerEvent(pod, c.Name, corev1.EventTypeNormal, eventStarted, "Started container %s", c.Name)
+	if c.Lifecycle != nil && c.Lifecycle.PostStart != nil {
+		if msg, err := k.runHook(ctx, pod, c, id, c.Lifecycle.PostStart, 0); err != nil {
+			k.containerEvent(pod, c.Name, corev1.EventTypeWarning, eventFailedPostStartHook, "%s", msg)
+			if err := k.killContainer(ctx, pod, c.Name, id, podGrace(pod), "FailedPostStartHook"); err != nil {
+				k.log.Warn("Killing a container whose postStart hook failed failed", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, "err", err)
+			}
+			o.waitingReason, o.waitingMessage = reasonPostStartHookError, msg
+		}
+	}
+	return k.refresh(ctx, pod, c, o), 0
 }
 
 // refresh rereads the status of o's current container.
-func (k *Kubelet) refresh(ctx context.Context, o containerObservation) containerObservation {
+func (k *Kubelet) refresh(ctx context.Context, pod *corev1.Pod, c *corev1.Container, o containerObservation) containerObservation {
 	if resp, err := k.runtime.ContainerStatus(ctx, o.current.Id, false); err == nil {
-		o.current = resp.Status
+		o.current = withTerminationMessage(resp.Status)
 	}
+	k.probeStatus(pod, c, &o)
 	return o
+}
+
+// observe returns what the runtime's containers of c (newest first) say,
+// with the probes' verdicts.
+func (k *Kubelet) observe(pod *corev1.Pod, c *corev1.Container, existing []*runtimeapi.ContainerStatus) containerObservation {
+	var o containerObservation
+	if len(existing) > 0 {
+		o.current = existing[0]
+		o.restarts = int32(existing[0].GetMetadata().GetAttempt())
+	}
+	if len(existing) > 1 {
+		o.previous = existing[1]
+	}
+	k.probeStatus(pod, c, &o)
+	return o
+}
+
+// probeStatus sets o.started and o.ready from c's probes (and tells the
+// probes about the container).
+func (k *Kubelet) probeStatus(pod *corev1.Pod, c *corev1.Container, o *containerObservation) {
+	st := prober.ContainerState{PodIP: k.podIPOf(pod), Terminating: pod.DeletionTimestamp != nil}
+	if cur := o.current; cur != nil {
+		st.ID = cur.Id
+		st.Running = cur.State == runtimeapi.ContainerState_CONTAINER_RUNNING
+		st.Exited = cur.State == runtimeapi.ContainerState_CONTAINER_EXITED
+		st.StartedAt = time.Unix(0, cur.StartedAt)
+	}
+	o.started, o.ready = k.probes.ContainerStatus(pod.Namespace+"/"+pod.Name, c.Name, st)
 }
 
 // shouldRestart reports whether a container that exited with code is
@@ -193,34 +294,47 @@ func shouldRestart(policy corev1.RestartPolicy, code int32) bool {
 // ensureImage makes c's image present as its imagePullPolicy says and
 // returns the reference to create the container with, or a waiting reason
 // and message when it cannot.
-func (k *Kubelet) ensureImage(ctx context.Context, c *corev1.Container) (ref, reason, msg string) {
+func (k *Kubelet) ensureImage(ctx context.Context, pod *corev1.Pod, c *corev1.Container) (ref, reason, msg string) {
 	spec := &runtimeapi.ImageSpec{Image: c.Image, UserSpecifiedImage: c.Image}
 	st, err := k.images.ImageStatus(ctx, spec, false)
 	if err != nil {
 		return "", reasonErrImagePull, err.Error()
 	}
 	present := st.GetImage() != nil
+	alreadyPresent := func() (string, string, string) {
+		k.containerEvent(pod, c.Name, corev1.EventTypeNormal, eventPulled, "Container image %q already present on machine", c.Image)
+		return c.Image, "", ""
+	}
 	switch c.ImagePullPolicy {
 	case corev1.PullNever:
 		if !present {
-			return "", reasonErrImageNeverPull, fmt.Sprintf("Container image %q is not present with pull policy of Never", c.Image)
+			msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", c.Image)
+			k.containerEvent(pod, c.Name, corev1.EventTypeWarning, eventErrImageNeverPull, "%s", msg)
+			return "", reasonErrImageNeverPull, msg
 		}
-		return c.Image, "", ""
+		return alreadyPresent()
 	case corev1.PullIfNotPresent:
 		if present {
-			return c.Image, "", ""
+			return alreadyPresent()
 		}
+	}
+	start := k.clock.Now()
+	if !present {
+		k.containerEvent(pod, c.Name, corev1.EventTypeNormal, eventPulling, "Pulling image %q", c.Image)
 	}
 	if _, err := k.images.PullImage(ctx, spec, nil, nil); err != nil {
 		if present {
 			// Always, but the registry is unreachable: nodes here mostly
 			// run imported images (tagged :latest, which defaults to
 			// Always), so run the local copy rather than fail the pod.
-			k.log.Warn("Pulling image failed, using the local copy", "image", c.Image, "err", err)
-			return c.Image, "", ""
+			k.log.Debug("Pulling image failed, using the local copy", "image", c.Image, "err", err)
+			return alreadyPresent()
 		}
+		k.containerEvent(pod, c.Name, corev1.EventTypeWarning, eventFailed, "Failed to pull image %q: %v", c.Image, err)
 		return "", reasonErrImagePull, err.Error()
 	}
+	took := k.clock.Since(start)
+	k.containerEvent(pod, c.Name, corev1.EventTypeNormal, eventPulled, "Successfully pulled image %q in %v (%v including waiting)", c.Image, took, took)
 	return c.Image, "", ""
 }
 
@@ -251,7 +365,7 @@ func (k *Kubelet) sandboxContainers(ctx context.Context, sandboxID string) (map[
 			return nil, err
 		}
 		name := c.Labels[labelContainerName]
-		out[name] = append(out[name], resp.Status)
+		out[name] = append(out[name], withTerminationMessage(resp.Status))
 	}
 	for _, l := range out {
 		slices.SortFunc(l, func(a, b *runtimeapi.ContainerStatus) int {
@@ -277,6 +391,9 @@ func (k *Kubelet) updatePodStatus(ctx context.Context, pod *corev1.Pod, status c
 		return nil
 	}
 	pod.Status = status
+	if staticpod.IsStatic(pod) {
+		return k.updateMirrorStatus(ctx, pod)
+	}
 	if _, err := k.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("update status of pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
@@ -288,16 +405,10 @@ func (k *Kubelet) updatePodStatus(ctx context.Context, pod *corev1.Pod, status c
 // with grace 0, as upstream's kubelet does once the pod is gone from the
 // node.
 func (k *Kubelet) terminatePod(ctx context.Context, pod *corev1.Pod) error {
-	grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
-	if g := pod.Spec.TerminationGracePeriodSeconds; g != nil {
-		grace = *g
-	}
-	if g := pod.DeletionGracePeriodSeconds; g != nil {
-		grace = *g
-	}
-	if err := k.killPod(ctx, pod.UID, time.Duration(grace)*time.Second); err != nil {
+	if err := k.killPod(ctx, pod, pod.UID, podGrace(pod)); err != nil {
 		return err
 	}
+	k.probes.RemovePod(pod.Namespace + "/" + pod.Name)
 	err := k.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
 		GracePeriodSeconds: new(int64),
 		Preconditions:      &metav1.Preconditions{UID: &pod.UID},
@@ -311,26 +422,13 @@ func (k *Kubelet) terminatePod(ctx context.Context, pod *corev1.Pod) error {
 
 // killPod stops every running container of the pod (in parallel, each
 // given grace to exit) and removes the pod's sandboxes.
-func (k *Kubelet) killPod(ctx context.Context, uid types.UID, grace time.Duration) error {
+func (k *Kubelet) killPod(ctx context.Context, pod *corev1.Pod, uid types.UID, grace time.Duration) error {
 	sandboxes, err := k.podSandboxes(ctx, uid)
 	if err != nil {
 		return err
 	}
 	for _, sb := range sandboxes {
-		list, err := k.runtime.ListContainers(ctx, &runtimeapi.ContainerFilter{PodSandboxId: sb.Id})
-		if err != nil {
-			return err
-		}
-		var wg sync.WaitGroup
-		errs := make([]error, len(list))
-		for i, c := range list {
-			if c.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
-				continue
-			}
-			wg.Go(func() { errs[i] = k.runtime.StopContainer(ctx, c.Id, grace) })
-		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
+		if err := k.killRunning(ctx, pod, sb.Id, grace); err != nil {
 			return err
 		}
 		if err := k.runtime.StopPodSandbox(ctx, sb.Id); err != nil {
@@ -339,6 +437,13 @@ func (k *Kubelet) killPod(ctx context.Context, uid types.UID, grace time.Duratio
 		if err := k.runtime.RemovePodSandbox(ctx, sb.Id); err != nil {
 			return err
 		}
+		k.net.forget(sb.Id)
+	}
+	if err := k.removePodCgroup(uid); err != nil {
+		return err
+	}
+	if err := k.volumes.TearDown(uid); err != nil {
+		return err
 	}
 	k.backoff.forget(string(uid) + "/")
 	return nil
@@ -364,7 +469,7 @@ func (k *Kubelet) removeOrphans(ctx context.Context, uids map[types.UID]bool) er
 		}
 		done[uid] = true
 		k.log.Info("Removing the sandbox of a deleted pod", "pod", sb.GetMetadata().GetNamespace()+"/"+sb.GetMetadata().GetName(), "uid", uid)
-		errs = append(errs, k.killPod(ctx, uid, orphanGrace))
+		errs = append(errs, k.killPod(ctx, nil, uid, orphanGrace))
 	}
 	return errors.Join(errs...)
 }

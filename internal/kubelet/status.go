@@ -21,17 +21,26 @@ type containerObservation struct {
 	// waitingReason and waitingMessage, when set, say why the container
 	// is not running (ErrImageNeverPull, CrashLoopBackOff, ...).
 	waitingReason, waitingMessage string
+	// started and ready are the probes' verdicts on the current container
+	// (both false unless it runs).
+	started, ready bool
 }
 
 // podObservation is what one sync saw of a pod on the node.
 type podObservation struct {
 	// runtimeName prefixes container IDs ("containerd://...").
 	runtimeName string
-	// nodeIP is the host IP and, in this host-network slice, the pod IP.
+	// nodeIP is the host IP; podIPs the pod's (the node IP for a
+	// host-network pod), empty while unknown.
 	nodeIP string
+	podIPs []string
 	// sandboxReady reports whether the pod's sandbox runs.
 	sandboxReady bool
-	containers   map[string]containerObservation
+	// containers and initContainers are by container name.
+	containers, initContainers map[string]containerObservation
+	// deadlineExceeded reports that the pod outlived its
+	// activeDeadlineSeconds: it has failed.
+	deadlineExceeded bool
 }
 
 // computePodStatus returns the status pod should have given what the
@@ -49,37 +58,81 @@ func computePodStatus(pod *corev1.Pod, obs podObservation, now time.Time) corev1
 		st.StartTime = &t
 	}
 	if obs.nodeIP != "" {
-		st.HostIP, st.PodIP = obs.nodeIP, obs.nodeIP
+		st.HostIP = obs.nodeIP
 		st.HostIPs = []corev1.HostIP{{IP: obs.nodeIP}}
-		st.PodIPs = []corev1.PodIP{{IP: obs.nodeIP}}
+	}
+	if len(obs.podIPs) > 0 {
+		st.PodIP = obs.podIPs[0]
+		for _, ip := range obs.podIPs {
+			st.PodIPs = append(st.PodIPs, corev1.PodIP{IP: ip})
+		}
+	} else {
+		// Not known this sync (the runtime did not answer): keep the
+		// last ones rather than flap.
+		st.PodIP, st.PodIPs = old.PodIP, old.PodIPs
+	}
+	// Containers not created yet wait for the pod's init containers, if
+	// it has any, or for their own creation.
+	defaultReason := reasonContainerCreating
+	if len(pod.Spec.InitContainers) > 0 {
+		defaultReason = reasonPodInitializing
+	}
+	for i := range pod.Spec.InitContainers {
+		c := &pod.Spec.InitContainers[i]
+		cs := containerStatus(c, obs.initContainers[c.Name], obs.runtimeName, defaultReason)
+		if !isSidecar(c) {
+			// A regular init container is ready once it has succeeded.
+			cs.Ready = cs.State.Terminated != nil && cs.State.Terminated.ExitCode == 0
+		}
+		st.InitContainerStatuses = append(st.InitContainerStatuses, cs)
 	}
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
-		st.ContainerStatuses = append(st.ContainerStatuses, containerStatus(c, obs.containers[c.Name], obs.runtimeName))
+		st.ContainerStatuses = append(st.ContainerStatuses, containerStatus(c, obs.containers[c.Name], obs.runtimeName, defaultReason))
 	}
 	slices.SortFunc(st.ContainerStatuses, func(a, b corev1.ContainerStatus) int { return strings.Compare(a.Name, b.Name) })
 
-	st.Phase = podPhase(pod.Spec.RestartPolicy, st.ContainerStatuses)
+	st.Phase = podPhase(&pod.Spec, st.InitContainerStatuses, st.ContainerStatuses)
+	if obs.deadlineExceeded {
+		st.Phase = corev1.PodFailed
+	}
 	if old.Phase == corev1.PodSucceeded || old.Phase == corev1.PodFailed {
 		st.Phase = old.Phase
 	}
-	st.Conditions = podConditions(old.Conditions, st, obs.sandboxReady, now)
+	if st.Phase == old.Phase {
+		// The reason and message belong to the phase.
+		st.Reason, st.Message = old.Reason, old.Message
+	}
+	if obs.deadlineExceeded && old.Phase != corev1.PodSucceeded && old.Phase != corev1.PodFailed {
+		st.Reason, st.Message = eventDeadlineExceeded, deadlineMessage
+	}
+	st.Conditions = podConditions(pod, old.Conditions, st, obs.sandboxReady, now)
 	return st
 }
 
-// containerStatus returns the API status of container c.
-func containerStatus(c *corev1.Container, o containerObservation, runtimeName string) corev1.ContainerStatus {
+// Waiting reasons of containers that were not created yet.
+const (
+	reasonContainerCreating = "ContainerCreating"
+	reasonPodInitializing   = "PodInitializing"
+)
+
+// containerStatus returns the API status of container c; a container
+// not created yet waits with defaultReason.
+func containerStatus(c *corev1.Container, o containerObservation, runtimeName, defaultReason string) corev1.ContainerStatus {
 	cs := corev1.ContainerStatus{Name: c.Name, Image: c.Image, RestartCount: o.restarts, Started: new(bool)}
 	if o.previous != nil {
 		cs.LastTerminationState = terminatedState(o.previous, runtimeName)
 	}
-	cur := o.current
-	if cur == nil {
+	waiting := func() {
 		reason := o.waitingReason
 		if reason == "" {
-			reason = "ContainerCreating"
+			reason = defaultReason
 		}
 		cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: reason, Message: o.waitingMessage}
+	}
+	cur := o.current
+	if cur == nil {
+		waiting()
 		return cs
 	}
 	cs.ContainerID = runtimeName + "://" + cur.Id
@@ -90,22 +143,18 @@ func containerStatus(c *corev1.Container, o containerObservation, runtimeName st
 	switch cur.State {
 	case runtimeapi.ContainerState_CONTAINER_RUNNING:
 		cs.State.Running = &corev1.ContainerStateRunning{StartedAt: nanoTime(cur.StartedAt)}
-		cs.Ready, *cs.Started = true, true
+		cs.Ready, *cs.Started = o.ready && o.started, o.started
 	case runtimeapi.ContainerState_CONTAINER_EXITED:
 		term := terminatedState(cur, runtimeName)
 		if o.waitingReason != "" {
 			// Exited and waiting to restart: the exit is the last state.
 			cs.LastTerminationState = term
-			cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: o.waitingReason, Message: o.waitingMessage}
+			waiting()
 		} else {
 			cs.State = term
 		}
 	default:
-		reason := o.waitingReason
-		if reason == "" {
-			reason = "ContainerCreating"
-		}
-		cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: reason, Message: o.waitingMessage}
+		waiting()
 	}
 	return cs
 }
@@ -128,13 +177,66 @@ func nanoTime(ns int64) metav1.Time {
 	return metav1.NewTime(time.Unix(0, ns).Truncate(time.Second))
 }
 
-// podPhase returns the phase the container statuses imply under policy:
-// Pending while a container has never started, Running while one runs or
-// will be restarted, and Succeeded or Failed once all have stopped for
-// good.
-func podPhase(policy corev1.RestartPolicy, statuses []corev1.ContainerStatus) corev1.PodPhase {
-	var waiting, running, stopped, succeeded int
-	for _, cs := range statuses {
+// podPhase returns the phase the container statuses imply, as upstream
+// computes it: Failed once a regular init container failed under
+// restartPolicy Never; Pending while initializing or while a container
+// has never started; Running while one runs or will be restarted; and
+// Succeeded or Failed once all have stopped for good. Sidecars (restartable
+// init containers) count only while they run.
+func podPhase(spec *corev1.PodSpec, initStatuses, statuses []corev1.ContainerStatus) corev1.PodPhase {
+	find := func(list []corev1.ContainerStatus, name string) (corev1.ContainerStatus, bool) {
+		for _, cs := range list {
+			if cs.Name == name {
+				return cs, true
+			}
+		}
+		return corev1.ContainerStatus{}, false
+	}
+	var pendingInit, failedInit, unknown, running, waiting, stopped, succeeded int
+	for i := range spec.InitContainers {
+		c := &spec.InitContainers[i]
+		cs, ok := find(initStatuses, c.Name)
+		sidecar := isSidecar(c)
+		switch {
+		case !ok:
+			pendingInit++
+			if sidecar {
+				unknown++
+			}
+		case sidecar && cs.State.Running != nil:
+			if cs.Started == nil || !*cs.Started {
+				pendingInit++
+			}
+			running++
+		case sidecar && (cs.State.Terminated != nil || cs.LastTerminationState.Terminated != nil):
+			// A stopped sidecar does not decide the phase.
+		case sidecar:
+			pendingInit++
+			waiting++
+		case cs.State.Running != nil:
+			pendingInit++
+		case cs.State.Terminated != nil:
+			if cs.State.Terminated.ExitCode != 0 {
+				failedInit++
+			}
+		case cs.LastTerminationState.Terminated != nil:
+			if cs.LastTerminationState.Terminated.ExitCode != 0 {
+				failedInit++
+			}
+		default:
+			pendingInit++
+		}
+	}
+	appStarted := false
+	for i := range spec.Containers {
+		cs, ok := find(statuses, spec.Containers[i].Name)
+		if !ok {
+			unknown++
+			continue
+		}
+		if cs.State.Running != nil || cs.State.Terminated != nil || cs.LastTerminationState.Terminated != nil {
+			appStarted = true
+		}
 		switch {
 		case cs.State.Running != nil:
 			running++
@@ -149,66 +251,77 @@ func podPhase(policy corev1.RestartPolicy, statuses []corev1.ContainerStatus) co
 			waiting++
 		}
 	}
-	switch {
-	case waiting > 0:
-		return corev1.PodPending
-	case running > 0:
-		return corev1.PodRunning
-	case stopped == 0:
-		return corev1.PodPending
-	}
-	switch policy {
-	case corev1.RestartPolicyAlways:
-		return corev1.PodRunning
-	case corev1.RestartPolicyOnFailure:
-		if succeeded == stopped {
-			return corev1.PodSucceeded
-		}
-		return corev1.PodRunning
-	default:
-		if succeeded == stopped {
-			return corev1.PodSucceeded
-		}
+	if failedInit > 0 && spec.RestartPolicy == corev1.RestartPolicyNever {
 		return corev1.PodFailed
 	}
+	switch {
+	case pendingInit > 0 && !appStarted, waiting > 0:
+		return corev1.PodPending
+	case running > 0 && unknown == 0:
+		return corev1.PodRunning
+	case running == 0 && stopped > 0 && unknown == 0:
+		switch {
+		case spec.RestartPolicy == corev1.RestartPolicyAlways:
+			return corev1.PodRunning
+		case stopped == succeeded:
+			return corev1.PodSucceeded
+		case spec.RestartPolicy == corev1.RestartPolicyNever:
+			return corev1.PodFailed
+		}
+		return corev1.PodRunning
+	}
+	return corev1.PodPending
 }
 
-// podConditions returns the kubelet's conditions for st, keeping the
-// PodScheduled condition the scheduler set and the transition times of
-// conditions whose status is unchanged.
-func podConditions(old []corev1.PodCondition, st corev1.PodStatus, sandboxReady bool, now time.Time) []corev1.PodCondition {
-	var unready []string
-	for _, cs := range st.ContainerStatuses {
-		if !cs.Ready {
-			unready = append(unready, cs.Name)
+// Condition reasons of upstream's kubelet.
+const (
+	reasonPodCompleted             = "PodCompleted"
+	reasonPodFailed                = "PodFailed"
+	reasonContainersNotReady       = "ContainersNotReady"
+	reasonContainersNotInitialized = "ContainersNotInitialized"
+	reasonReadinessGatesNotReady   = "ReadinessGatesNotReady"
+)
+
+// kubeletConditions are the condition types the kubelet owns; others (a
+// DisruptionTarget, readiness gates' conditions) are kept as they are.
+var kubeletConditions = []corev1.PodConditionType{
+	corev1.PodScheduled, corev1.PodReady, corev1.PodInitialized, corev1.ContainersReady, corev1.PodReadyToStartContainers,
+}
+
+// podConditions returns the pod's conditions for st: the ones the
+// kubelet does not own as they were, then PodReadyToStartContainers,
+// Initialized, Ready, ContainersReady and PodScheduled (kept as the
+// scheduler set it), each keeping its transition time while its status
+// does not change.
+func podConditions(pod *corev1.Pod, old []corev1.PodCondition, st corev1.PodStatus, sandboxReady bool, now time.Time) []corev1.PodCondition {
+	var conds []corev1.PodCondition
+	for _, c := range old {
+		if !slices.Contains(kubeletConditions, c.Type) {
+			conds = append(conds, c)
 		}
-	}
-	ready := corev1.PodCondition{Status: corev1.ConditionTrue}
-	terminal := st.Phase == corev1.PodSucceeded || st.Phase == corev1.PodFailed
-	switch {
-	case terminal:
-		ready = corev1.PodCondition{Status: corev1.ConditionFalse, Reason: "PodCompleted"}
-	case len(unready) > 0:
-		ready = corev1.PodCondition{Status: corev1.ConditionFalse, Reason: "ContainersNotReady",
-			Message: fmt.Sprintf("containers with unready status: [%s]", strings.Join(unready, " "))}
 	}
 	sandbox := corev1.ConditionTrue
 	if !sandboxReady {
 		sandbox = corev1.ConditionFalse
 	}
-	initialized := corev1.PodCondition{Type: corev1.PodInitialized, Status: corev1.ConditionTrue}
-	if terminal {
-		initialized.Reason = "PodCompleted"
+	containersReady := containersReadyCondition(pod, st)
+	ready := containersReady
+	ready.Type = corev1.PodReady
+	if ready.Status == corev1.ConditionTrue {
+		ready = readinessGates(pod, old)
 	}
-	conds := []corev1.PodCondition{
-		{Type: corev1.PodReadyToStartContainers, Status: sandbox},
-		initialized,
-		{Type: corev1.PodReady, Status: ready.Status, Reason: ready.Reason, Message: ready.Message},
-		{Type: corev1.ContainersReady, Status: ready.Status, Reason: ready.Reason, Message: ready.Message},
-		{Type: corev1.PodScheduled, Status: corev1.ConditionTrue},
-	}
+	conds = append(conds,
+		corev1.PodCondition{Type: corev1.PodReadyToStartContainers, Status: sandbox},
+		initializedCondition(pod, st),
+		ready,
+		containersReady,
+		corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue},
+	)
 	t := metav1.NewTime(now.Truncate(time.Second))
 	for i := range conds {
+		if !slices.Contains(kubeletConditions, conds[i].Type) {
+			continue
+		}
 		conds[i].LastTransitionTime = t
 		for _, o := range old {
 			if o.Type != conds[i].Type {
@@ -222,4 +335,103 @@ func podConditions(old []corev1.PodCondition, st corev1.PodStatus, sandboxReady 
 		}
 	}
 	return conds
+}
+
+// containersReadyCondition is True when every app container and sidecar
+// is ready.
+func containersReadyCondition(pod *corev1.Pod, st corev1.PodStatus) corev1.PodCondition {
+	cond := corev1.PodCondition{Type: corev1.ContainersReady, Status: corev1.ConditionFalse}
+	switch st.Phase {
+	case corev1.PodSucceeded:
+		cond.Reason = reasonPodCompleted
+		return cond
+	case corev1.PodFailed:
+		cond.Reason = reasonPodFailed
+		return cond
+	}
+	var unready []string
+	for i, c := range pod.Spec.InitContainers {
+		if isSidecar(&pod.Spec.InitContainers[i]) && !statusReady(st.InitContainerStatuses, c.Name) {
+			unready = append(unready, c.Name)
+		}
+	}
+	for _, c := range pod.Spec.Containers {
+		if !statusReady(st.ContainerStatuses, c.Name) {
+			unready = append(unready, c.Name)
+		}
+	}
+	if len(unready) > 0 {
+		cond.Reason = reasonContainersNotReady
+		cond.Message = fmt.Sprintf("containers with unready status: %s", unready)
+		return cond
+	}
+	cond.Status = corev1.ConditionTrue
+	return cond
+}
+
+func statusReady(list []corev1.ContainerStatus, name string) bool {
+	for _, cs := range list {
+		if cs.Name == name {
+			return cs.Ready
+		}
+	}
+	return false
+}
+
+// readinessGates returns the Ready condition of a pod whose containers
+// are all ready: True unless one of its readiness gates is not.
+func readinessGates(pod *corev1.Pod, conds []corev1.PodCondition) corev1.PodCondition {
+	var msgs []string
+	for _, g := range pod.Spec.ReadinessGates {
+		i := slices.IndexFunc(conds, func(c corev1.PodCondition) bool { return c.Type == g.ConditionType })
+		switch {
+		case i < 0:
+			msgs = append(msgs, fmt.Sprintf("corresponding condition of pod readiness gate %q does not exist.", g.ConditionType))
+		case conds[i].Status != corev1.ConditionTrue:
+			msgs = append(msgs, fmt.Sprintf("the status of pod readiness gate %q is not \"True\", but %v", g.ConditionType, conds[i].Status))
+		}
+	}
+	if len(msgs) > 0 {
+		return corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionFalse, Reason: reasonReadinessGatesNotReady, Message: strings.Join(msgs, ", ")}
+	}
+	return corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionTrue}
+}
+
+// initializedCondition is True once every regular init container has
+// succeeded and every sidecar started (or an app container has run).
+func initializedCondition(pod *corev1.Pod, st corev1.PodStatus) corev1.PodCondition {
+	cond := corev1.PodCondition{Type: corev1.PodInitialized, Status: corev1.ConditionTrue}
+	if st.Phase == corev1.PodSucceeded {
+		cond.Reason = reasonPodCompleted
+		return cond
+	}
+	for _, cs := range st.ContainerStatuses {
+		if cs.State.Running != nil || cs.State.Terminated != nil || cs.LastTerminationState.Terminated != nil {
+			return cond // initialized before
+		}
+	}
+	var incomplete []string
+	for i := range pod.Spec.InitContainers {
+		c := &pod.Spec.InitContainers[i]
+		var cs *corev1.ContainerStatus
+		for j := range st.InitContainerStatuses {
+			if st.InitContainerStatuses[j].Name == c.Name {
+				cs = &st.InitContainerStatuses[j]
+			}
+		}
+		switch {
+		case cs == nil:
+			incomplete = append(incomplete, c.Name)
+		case isSidecar(c) && (cs.Started == nil || !*cs.Started):
+			incomplete = append(incomplete, c.Name)
+		case !isSidecar(c) && !cs.Ready:
+			incomplete = append(incomplete, c.Name)
+		}
+	}
+	if len(incomplete) > 0 {
+		cond.Status = corev1.ConditionFalse
+		cond.Reason = reasonContainersNotInitialized
+		cond.Message = fmt.Sprintf("containers with incomplete status: %s", incomplete)
+	}
+	return cond
 }
