@@ -2,15 +2,19 @@ package apiserver
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
-	corev1 "k8s.io/api/core/v1"
 	"net/http"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/skiff/skiff/internal/auth"
 )
 
 // isMaster reports whether u is in system:masters, which may do anything.
@@ -23,10 +27,32 @@ func isMaster(u User) bool {
 	return false
 }
 
-// authorize decides a resource request. Until RBAC lands only
-// system:masters is authorized; everyone else is denied.
-func (s *Server) authorize(r *http.Request, _ requestInfo) bool {
-	return isMaster(userFrom(r.Context()))
+// authorize decides a resource request with the fixed policy of
+// internal/auth until RBAC lands: system:masters may do anything, nodes
+// and bootstrappers what joining and running pods need.
+func (s *Server) authorize(r *http.Request, ri requestInfo) bool {
+	return auth.Authorize(attributes(userFrom(r.Context()), ri))
+}
+
+func attributes(u User, ri requestInfo) auth.Attributes {
+	return auth.Attributes{User: u.Name, Groups: u.Groups, Verb: ri.Verb, APIGroup: ri.Group,
+		Resource: ri.Resource, Subresource: ri.Subresource, Namespace: ri.Namespace, Name: ri.Name}
+}
+
+// forbidden is the error of a request authorize refused, worded as
+// upstream's RBAC authorizer does.
+func forbidden(u User, ri requestInfo) error {
+	res := ri.Resource
+	if ri.Subresource != "" {
+		res += "/" + ri.Subresource
+	}
+	msg := fmt.Sprintf("User %q cannot %s resource %q in API group %q", u.Name, ri.Verb, res, ri.Group)
+	if ri.Namespace != "" {
+		msg += fmt.Sprintf(" in the namespace %q", ri.Namespace)
+	} else {
+		msg += " at the cluster scope"
+	}
+	return apierrors.NewForbidden(schema.GroupResource{Group: ri.Group, Resource: ri.Resource}, ri.Name, errors.New(msg))
 }
 
 // virtualResource is a create-only resource computed per request
@@ -84,6 +110,10 @@ func (s *Server) virtual(gvr schema.GroupVersionResource) func(http.ResponseWrit
 					s.writeError(w, r, apierrors.NewMethodNotSupported(gvr.GroupResource(), ri.Verb))
 					return
 				}
+				if !s.authorize(r, ri) {
+					s.writeError(w, r, forbidden(userFrom(r.Context()), ri))
+					return
+				}
 				h(s, w, r, ri)
 			}
 		}
@@ -112,7 +142,7 @@ func (s *Server) selfSubjectAccessReview(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	rev.TypeMeta = metav1.TypeMeta{Kind: "SelfSubjectAccessReview", APIVersion: "authorization.k8s.io/v1"}
-	if isMaster(userFrom(r.Context())) {
+	if reviewAllowed(userFrom(r.Context()), rev.Spec.ResourceAttributes) {
 		rev.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: true}
 	} else {
 		// Upstream's RBAC authorizer denies with no reason when no rule
@@ -199,10 +229,20 @@ func (s *Server) subjectAccessReview(w http.ResponseWriter, r *http.Request, ri 
 		return
 	}
 	rev.TypeMeta = metav1.TypeMeta{Kind: kind, APIVersion: "authorization.k8s.io/v1"}
-	if isMaster(User{Name: rev.Spec.User, Groups: rev.Spec.Groups}) {
+	if reviewAllowed(User{Name: rev.Spec.User, Groups: rev.Spec.Groups}, rev.Spec.ResourceAttributes) {
 		rev.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: true}
 	} else {
 		rev.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: false, Reason: "no RBAC policy matched"}
 	}
 	s.writeJSON(w, r, http.StatusCreated, rev)
+}
+
+// reviewAllowed decides an access review's resource attributes for u;
+// non-resource reviews are allowed to masters only.
+func reviewAllowed(u User, ra *authorizationv1.ResourceAttributes) bool {
+	if ra == nil {
+		return isMaster(u)
+	}
+	return auth.Authorize(auth.Attributes{User: u.Name, Groups: u.Groups, Verb: ra.Verb, APIGroup: ra.Group,
+		Resource: ra.Resource, Subresource: ra.Subresource, Namespace: ra.Namespace, Name: ra.Name})
 }

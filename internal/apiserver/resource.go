@@ -175,14 +175,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, ri reques
 		return
 	}
 	if !s.authorize(r, ri) {
-		u := userFrom(r.Context())
-		msg := fmt.Sprintf("User %q cannot %s resource %q in API group %q", u.Name, ri.Verb, ri.Resource, ri.Group)
-		if ri.Namespace != "" {
-			msg += fmt.Sprintf(" in the namespace %q", ri.Namespace)
-		} else {
-			msg += " at the cluster scope"
-		}
-		s.writeError(w, r, apierrors.NewForbidden(gvr.GroupResource(), ri.Name, fmt.Errorf("%s", strings.TrimPrefix(msg, ""))))
+		s.writeError(w, r, forbidden(userFrom(r.Context()), ri))
 		return
 	}
 	if !rs.kind.Namespaced && ri.HasNamespaceInPath {

@@ -25,11 +25,10 @@ func (s *Server) startAgent(ctx context.Context) error {
 		}
 		name = h
 	}
-	rc, err := s.clientConfig()
+	rc, err := s.nodeClientConfig(name)
 	if err != nil {
 		return err
 	}
-	rc.UserAgent = "skiff-agent"
 	a, err := agent.Start(ctx, agent.Config{
 		NodeName:  name,
 		Dir:       filepath.Join(s.cfg.DataDir, "agent"),

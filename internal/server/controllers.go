@@ -15,6 +15,8 @@ import (
 
 	"github.com/skiff/skiff/internal/controller"
 	"github.com/skiff/skiff/internal/controller/cronjob"
+	"github.com/skiff/skiff/internal/controller/csrapproving"
+	"github.com/skiff/skiff/internal/controller/csrsigning"
 	"github.com/skiff/skiff/internal/controller/daemonset"
 	"github.com/skiff/skiff/internal/controller/deployment"
 	"github.com/skiff/skiff/internal/controller/disruption"
@@ -113,6 +115,8 @@ func (s *Server) controllers() []controller.Descriptor {
 		nodelifecycle.Descriptor(nodelifecycle.Config{GracePeriod: s.cfg.NodeMonitorGracePeriod}),
 		nodelifecycle.TaintEvictionDescriptor(nil),
 		disruption.Descriptor(),
+		csrapproving.Descriptor(),
+		csrsigning.Descriptor(s.signClient),
 		resourcequota.Descriptor(),
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -48,6 +49,8 @@ type Server struct {
 	controllerManager *controllerManager
 	// agent is this node's agent, nil under --disable-agent.
 	agent *agent.Agent
+	// tokens authenticates bootstrap tokens once startTokenAuth ran.
+	tokens atomic.Pointer[tokenAuth]
 }
 
 // Run starts the control plane and blocks until ctx ends. ready, when
@@ -99,7 +102,7 @@ func Start(ctx context.Context, cfg config.Server, log *slog.Logger) (_ *Server,
 	s.api, err = apiserver.New(runCtx, apiserver.Config{
 		Kinds:        builtin.All(),
 		NewStore:     s.newStore,
-		Authenticate: authenticate,
+		Authenticate: s.authenticate,
 		ReadyChecks:  []apiserver.Check{{Name: "etcd", Check: s.checkEtcd}},
 		ServiceCIDR:  cfg.ServiceCIDR,
 		Logger:       log,
@@ -118,6 +121,12 @@ func Start(ctx context.Context, cfg config.Server, log *slog.Logger) (_ *Server,
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	if err := s.writeKubeconfig(); err != nil {
+		return nil, err
+	}
+	if err := s.ensureJoinToken(ctx); err != nil {
+		return nil, fmt.Errorf("join token: %w", err)
+	}
+	if err := s.startTokenAuth(ctx); err != nil {
 		return nil, err
 	}
 	s.api.MarkReady()
@@ -168,7 +177,7 @@ func (s *Server) serve() error {
 	s.ln = ln
 	cert := s.bundle.ServingCertificate()
 	s.http = &http.Server{
-		Handler: s.api,
+		Handler: s.withJoinEndpoints(s.api),
 		TLSConfig: &tls.Config{
 			Certificates: []tls.Certificate{cert},
 			ClientAuth:   tls.VerifyClientCertIfGiven,
@@ -191,18 +200,6 @@ func (s *Server) serve() error {
 		}
 	}()
 	return nil
-}
-
-// authenticate accepts client certificates verified against the client
-// CA: CN is the user, O the groups.
-func authenticate(r *http.Request) (apiserver.User, bool) {
-	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
-		return apiserver.User{}, false
-	}
-	c := r.TLS.VerifiedChains[0][0]
-	groups := append([]string{}, c.Subject.Organization...)
-	groups = append(groups, "system:authenticated")
-	return apiserver.User{Name: c.Subject.CommonName, Groups: groups}, true
 }
 
 // clientConfig returns a rest.Config for the server's own components.
@@ -241,6 +238,7 @@ func (s *Server) Address() string { return s.addr }
 func (s *Server) Stop() {
 	s.stopAgent()
 	s.stopControllers()
+	s.stopTokenAuth()
 	if s.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = s.http.Shutdown(ctx) // on timeout Close below ends the rest
