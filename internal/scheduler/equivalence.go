@@ -99,7 +99,7 @@ func (e *equivalenceCache) class(key uint64) *classCache {
 		if len(e.classes) >= maxEquivalenceClasses {
 			e.classes = map[uint64]*classCache{}
 		}
-		c = &classCache{filter: map[string]filterEntry{}, scores: map[scoreKey]scoreEntry{}}
+		c = &classCache{filter: map[string]filterEntry{}, scores: map[string]scoreEntry{}}
 		e.classes[key] = c
 	}
 	return c
@@ -110,18 +110,17 @@ type filterEntry struct {
 	status     *framework.Status
 }
 
-type scoreKey struct{ plugin, node string }
-
 type scoreEntry struct {
 	generation int64
-	score      int64
+	set        uint64
+	scores     []int64
 }
 
 // classCache is one class's filter results and scores by node.
 type classCache struct {
 	mu     sync.RWMutex
 	filter map[string]filterEntry
-	scores map[scoreKey]scoreEntry
+	scores map[string]scoreEntry
 }
 
 // filterStatus returns the cached filter status of the node, if valid.
@@ -145,19 +144,19 @@ func (c *classCache) putFilter(ni *framework.NodeInfo, st *framework.Status) {
 type classScores struct{ c *classCache }
 
 // Get implements framework.ScoreCache.
-func (s classScores) Get(plugin string, ni *framework.NodeInfo) (int64, bool) {
+func (s classScores) Get(ni *framework.NodeInfo, set uint64) ([]int64, bool) {
 	s.c.mu.RLock()
-	e, ok := s.c.scores[scoreKey{plugin, ni.Node().Name}]
+	e, ok := s.c.scores[ni.Node().Name]
 	s.c.mu.RUnlock()
-	if !ok || e.generation != ni.Generation {
-		return 0, false
+	if !ok || e.generation != ni.Generation || e.set != set {
+		return nil, false
 	}
-	return e.score, true
+	return e.scores, true
 }
 
 // Put implements framework.ScoreCache.
-func (s classScores) Put(plugin string, ni *framework.NodeInfo, score int64) {
+func (s classScores) Put(ni *framework.NodeInfo, set uint64, scores []int64) {
 	s.c.mu.Lock()
-	s.c.scores[scoreKey{plugin, ni.Node().Name}] = scoreEntry{generation: ni.Generation, score: score}
+	s.c.scores[ni.Node().Name] = scoreEntry{generation: ni.Generation, set: set, scores: scores}
 	s.c.mu.Unlock()
 }

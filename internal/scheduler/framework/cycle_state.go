@@ -33,15 +33,19 @@ type CycleState struct {
 	ScoreCache ScoreCache
 }
 
-// ScoreCache keeps raw scores of NodeLocalScorer plugins per node
-// generation for one class of equivalent pods. It is safe for concurrent
-// use.
+// ScoreCache keeps the raw scores of the NodeLocalScorer plugins per
+// node generation for one class of equivalent pods. Scores are in the
+// order the profile runs those plugins; set is a bit set of their
+// positions among the profile's score plugins, so that an entry made
+// with another set of plugins (one skipped, say) never matches. It is
+// safe for concurrent use.
 type ScoreCache interface {
-	// Get returns the plugin's raw score for the node in the state
-	// nodeInfo.Generation names, if cached.
-	Get(plugin string, nodeInfo *NodeInfo) (int64, bool)
-	// Put records it.
-	Put(plugin string, nodeInfo *NodeInfo, score int64)
+	// Get returns the scores for the node in the state
+	// nodeInfo.Generation names, if cached; the slice must not be
+	// modified.
+	Get(nodeInfo *NodeInfo, set uint64) ([]int64, bool)
+	// Put records them; the cache keeps scores.
+	Put(nodeInfo *NodeInfo, set uint64, scores []int64)
 }
 
 // NodeLocalScorer is implemented by score plugins whose raw Score

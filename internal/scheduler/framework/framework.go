@@ -64,6 +64,9 @@ type scorePlugin struct {
 	ScorePlugin
 	weight    int64
 	nodeLocal bool
+	// bit is 1 << the plugin's position among the profile's score
+	// plugins (0 past 64), for ScoreCache sets.
+	bit uint64
 }
 
 // Framework runs the plugins of one profile. Its Run methods are safe for
@@ -146,7 +149,11 @@ func New(cfg Config) (*Framework, error) {
 					w = 1
 				}
 				_, local := pl.(NodeLocalScorer)
-				f.score = append(f.score, scorePlugin{x, w, local})
+				var bit uint64
+				if n := len(f.score); n < 64 {
+					bit = 1 << n
+				}
+				f.score = append(f.score, scorePlugin{x, w, local && bit != 0, bit})
 			}
 			return ok
 		}},
@@ -538,13 +545,29 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod 
 		errStat *Status
 	)
 	cache := state.ScoreCache
-	f.Parallelize(ctx, len(nodes), func(i int) {
+	var local []int
+	var set uint64
+	if cache != nil {
 		for j, pl := range plugins {
-			if pl.nodeLocal && cache != nil {
-				if s, ok := cache.Get(pl.Name(), nodes[i]); ok {
-					perPlugin[j][i] = NodeScore{Name: nodes[i].Node().Name, Score: s}
-					continue
+			if pl.nodeLocal {
+				local = append(local, j)
+				set |= pl.bit
+			}
+		}
+	}
+	f.Parallelize(ctx, len(nodes), func(i int) {
+		cached := false
+		if len(local) > 0 {
+			var sc []int64
+			if sc, cached = cache.Get(nodes[i], set); cached {
+				for k, j := range local {
+					perPlugin[j][i] = NodeScore{Name: nodes[i].Node().Name, Score: sc[k]}
 				}
+			}
+		}
+		for j, pl := range plugins {
+			if cached && pl.nodeLocal {
+				continue
 			}
 			s, st := pl.Score(ctx, state, pod, nodes[i])
 			if !st.IsSuccess() {
@@ -554,9 +577,13 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod 
 				return
 			}
 			perPlugin[j][i] = NodeScore{Name: nodes[i].Node().Name, Score: s}
-			if pl.nodeLocal && cache != nil {
-				cache.Put(pl.Name(), nodes[i], s)
+		}
+		if len(local) > 0 && !cached {
+			sc := make([]int64, len(local))
+			for k, j := range local {
+				sc[k] = perPlugin[j][i].Score
 			}
+			cache.Put(nodes[i], set, sc)
 		}
 	})
 	if errStat != nil {
