@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -105,6 +106,13 @@ func (a *Agent) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
+	// The pod network waits for the node's pod CIDR, so it is set up
+	// beside the kubelet, which registers the node.
+	var network sync.WaitGroup
+	netCtx, stopNetwork := context.WithCancel(ctx)
+	defer network.Wait()
+	defer stopNetwork()
+	network.Go(func() { a.setupNetwork(netCtx, client, a.d.Config().CNIConfDir) })
 	host, err := kubelet.ReadHostInfo(a.cfg.Dir)
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)

@@ -11,13 +11,17 @@
 // io.kubernetes.pod.uid and io.kubernetes.container.name labels) and moves
 // the pod one step toward its spec, so a restarted agent re-adopts running
 // containers instead of restarting them. The only in-memory state is the
-// restart backoff of crashing containers, as upstream's kubelet keeps it.
+// restart backoff of crashing containers, as upstream's kubelet keeps it
+// (and a cache of sandbox IPs, which never change).
 //
-// This first slice runs every pod in the node's network namespace (host
-// network) and reports the node IP as the pod IP, whatever
-// spec.hostNetwork says: pod networking through CNI comes later. Volumes,
-// probes, init containers, lifecycle hooks and resources are not handled
-// yet.
+// A pod gets its own network namespace unless spec.hostNetwork: the
+// runtime creates it with the sandbox and wires it up through CNI (the
+// agent configures a bridge on the node's pod CIDR), and the kubelet
+// reports the sandbox's IPs as status.podIPs, the node IP as hostIPs (and
+// as podIPs of host-network pods), passes hostPort mappings to CNI's
+// portmap and sets the pod's hostname and DNS (the node's resolver until
+// cluster DNS exists). See network.go. The node is Ready only once the
+// runtime reports its network ready.
 //
 // Only internal/agent constructs a Kubelet. Its methods are safe for
 // concurrent use; Run starts goroutines that end when its context does.

@@ -37,7 +37,7 @@ type Config struct {
 	Images  cri.ImageManager
 	// NodeName is the Node this agent registers and runs pods for.
 	NodeName string
-	// NodeIP is the node's InternalIP, and in this slice every pod's IP.
+	// NodeIP is the node's InternalIP: pods' hostIP, and host-network pods' IP.
 	NodeIP string
 	// Host is the machine's capacity and identity (see ReadHostInfo).
 	Host HostInfo
@@ -69,6 +69,7 @@ type Kubelet struct {
 	clock   clock.WithTicker
 	log     *slog.Logger
 	backoff *backoff
+	net     networkState
 
 	// runtimeName and runtimeVersion are read once in Run (or by tests).
 	runtimeName, runtimeVersion string

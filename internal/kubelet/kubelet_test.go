@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,8 +102,9 @@ func TestSyncPodStartsContainer(t *testing.T) {
 	h := newHarness(t, "busybox")
 	h.create(t, testPod(corev1.RestartPolicyAlways, corev1.PullIfNotPresent))
 	pod, _ := h.sync(t)
-	if pod.Status.Phase != corev1.PodRunning || pod.Status.PodIP != "10.0.0.5" || pod.Status.HostIP != "10.0.0.5" {
-		t.Fatalf("phase %s podIP %s hostIP %s; want Running on 10.0.0.5", pod.Status.Phase, pod.Status.PodIP, pod.Status.HostIP)
+	// fakecri gives pod-network sandboxes addresses of 10.88.0.0/16.
+	if pod.Status.Phase != corev1.PodRunning || !strings.HasPrefix(pod.Status.PodIP, "10.88.") || pod.Status.HostIP != "10.0.0.5" {
+		t.Fatalf("phase %s podIP %s hostIP %s; want Running with the sandbox's IP on host 10.0.0.5", pod.Status.Phase, pod.Status.PodIP, pod.Status.HostIP)
 	}
 	cs := pod.Status.ContainerStatuses[0]
 	id := h.running(t)

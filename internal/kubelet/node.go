@@ -89,23 +89,29 @@ func sameNodeStatus(a, b *corev1.NodeStatus) bool {
 	return equality.Semantic.DeepEqual(strip(a), strip(b))
 }
 
-// runtimeReady asks the runtime whether it is ready. NetworkReady is not
-// required: this slice runs host-network pods only, and containerd
-// reports its network not ready until a CNI config exists.
+// runtimeReady asks the runtime whether it and its network are ready, as
+// upstream's node Ready condition does: containerd reports its network
+// not ready until the agent has written the CNI config (which waits for
+// the node's pod CIDR).
 func (k *Kubelet) runtimeReady(ctx context.Context) (bool, string) {
 	st, err := k.runtime.Status(ctx, false)
 	if err != nil {
 		return false, fmt.Sprintf("container runtime status check failed: %v", err)
 	}
+	conds := map[string]*runtimeapi.RuntimeCondition{}
 	for _, c := range st.GetStatus().GetConditions() {
-		if c.Type == runtimeapi.RuntimeReady {
-			if c.Status {
-				return true, ""
-			}
-			return false, fmt.Sprintf("container runtime is down: %s: %s", c.Reason, c.Message)
-		}
+		conds[c.Type] = c
 	}
-	return false, "container runtime did not report RuntimeReady"
+	switch c := conds[runtimeapi.RuntimeReady]; {
+	case c == nil:
+		return false, "container runtime did not report RuntimeReady"
+	case !c.Status:
+		return false, fmt.Sprintf("container runtime is down: %s: %s", c.Reason, c.Message)
+	}
+	if c := conds[runtimeapi.NetworkReady]; c == nil || !c.Status {
+		return false, fmt.Sprintf("container runtime network not ready: NetworkReady=false reason:%s message:%s", c.GetReason(), c.GetMessage())
+	}
+	return true, ""
 }
 
 // registerNode creates the Node, or adopts an existing one of that name,

@@ -25,16 +25,6 @@ func podLogDir(root string, pod *corev1.Pod) string {
 	return filepath.Join(root, pod.Namespace+"_"+pod.Name+"_"+string(pod.UID))
 }
 
-// hostNamespaces is the namespace set of this slice: every pod shares the
-// node's network namespace (no CNI yet), with its own PID and IPC.
-func hostNamespaces() *runtimeapi.NamespaceOption {
-	return &runtimeapi.NamespaceOption{
-		Network: runtimeapi.NamespaceMode_NODE,
-		Pid:     runtimeapi.NamespaceMode_CONTAINER,
-		Ipc:     runtimeapi.NamespaceMode_POD,
-	}
-}
-
 // sandboxConfig returns the CRI sandbox config of pod. attempt counts the
 // sandboxes created for the pod before this one.
 func sandboxConfig(pod *corev1.Pod, logRoot string, attempt uint32) *runtimeapi.PodSandboxConfig {
@@ -50,13 +40,12 @@ func sandboxConfig(pod *corev1.Pod, logRoot string, attempt uint32) *runtimeapi.
 		Metadata: &runtimeapi.PodSandboxMetadata{
 			Name: pod.Name, Namespace: pod.Namespace, Uid: string(pod.UID), Attempt: attempt,
 		},
-		// No Hostname: runc cannot set one without a private UTS
-		// namespace, and host-network pods have the node's.
+		// Hostname, DNS and port mappings: see setSandboxNetwork.
 		LogDirectory: podLogDir(logRoot, pod),
 		Labels:       labels,
 		Annotations:  copyStrings(pod.Annotations),
 		Linux: &runtimeapi.LinuxPodSandboxConfig{
-			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: hostNamespaces()},
+			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: podNamespaces(pod)},
 		},
 	}
 }
@@ -93,7 +82,7 @@ func containerConfig(pod *corev1.Pod, c *corev1.Container, image string, restart
 		StdinOnce: c.StdinOnce,
 		Tty:       c.TTY,
 		Linux: &runtimeapi.LinuxContainerConfig{
-			SecurityContext: &runtimeapi.LinuxContainerSecurityContext{NamespaceOptions: hostNamespaces()},
+			SecurityContext: &runtimeapi.LinuxContainerSecurityContext{NamespaceOptions: podNamespaces(pod)},
 		},
 	}
 }

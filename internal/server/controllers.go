@@ -26,6 +26,7 @@ import (
 	"github.com/skiff/skiff/internal/controller/job"
 	"github.com/skiff/skiff/internal/controller/localpath"
 	"github.com/skiff/skiff/internal/controller/namespace"
+	"github.com/skiff/skiff/internal/controller/nodeipam"
 	"github.com/skiff/skiff/internal/controller/nodelifecycle"
 	"github.com/skiff/skiff/internal/controller/persistentvolume"
 	"github.com/skiff/skiff/internal/controller/podgc"
@@ -112,6 +113,7 @@ func (s *Server) controllers() []controller.Descriptor {
 		ttlafterfinished.Descriptor(s.cfg.ControllerClock),
 		persistentvolume.Descriptor(),
 		localpath.Descriptor(s.localPathOptions()),
+		nodeipam.Descriptor(s.cfg.ClusterCIDR),
 		nodelifecycle.Descriptor(nodelifecycle.Config{GracePeriod: s.cfg.NodeMonitorGracePeriod}),
 		nodelifecycle.TaintEvictionDescriptor(nil),
 		disruption.Descriptor(),

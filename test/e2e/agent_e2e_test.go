@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/skiff/skiff/images/imagebuild"
+	"github.com/skiff/skiff/internal/agent"
 	"github.com/skiff/skiff/internal/containerd"
 )
 
@@ -46,6 +48,9 @@ func TestAgentRunsPod(t *testing.T) {
 		}
 		if err := containerd.Teardown(address, s.DataDir, run); err != nil {
 			t.Errorf("teardown: %v", err)
+		}
+		if err := agent.TeardownNetwork(node, run); err != nil {
+			t.Errorf("network teardown: %v", err)
 		}
 		if err := os.RemoveAll(run); err != nil {
 			t.Errorf("cleanup: %v", err)
@@ -82,9 +87,16 @@ func TestAgentRunsPod(t *testing.T) {
 		t.Fatalf("kubectl get pods -o wide:\n%s", wide)
 	}
 	f := strings.Fields(lines[1])
+	podCIDR, nodeIP := nodeNetwork(t, k, node)
 	hostIP := k.JSONPath(t, "{.status.hostIP}", "pod", "web")
-	if len(f) < 7 || f[0] != "web" || f[1] != "1/1" || f[2] != "Running" || f[3] != "0" || f[5] != hostIP || f[6] != node {
-		t.Errorf("kubectl get pods -o wide (pod IP should be the node IP %s in this host-network slice):\n%s", hostIP, wide)
+	if hostIP != nodeIP {
+		t.Errorf("hostIP %s, want the node IP %s", hostIP, nodeIP)
+	}
+	if len(f) < 7 || f[0] != "web" || f[1] != "1/1" || f[2] != "Running" || f[3] != "0" || f[6] != node {
+		t.Errorf("kubectl get pods -o wide:\n%s", wide)
+	}
+	if ip, err := netip.ParseAddr(f[5]); err != nil || !podCIDR.Contains(ip) {
+		t.Errorf("pod IP %q, want an address of the node's pod CIDR %v:\n%s", f[5], podCIDR, wide)
 	}
 	cid := k.JSONPath(t, "{.status.containerStatuses[0].containerID}", "pod", "web")
 	if !strings.HasPrefix(cid, "containerd://") {
@@ -100,6 +112,10 @@ func TestAgentRunsPod(t *testing.T) {
 // startWithAgent starts `skiff server` with its agent for node and waits
 // until /readyz passes and the kubeconfig exists.
 func (s *Server) startWithAgent(node string) error {
+	cidr, err := clusterCIDRFor(s.DataDir)
+	if err != nil {
+		return err
+	}
 	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
@@ -110,6 +126,7 @@ func (s *Server) startWithAgent(node string) error {
 		"--https-listen-port", fmt.Sprint(s.Port),
 		"--bind-address", "127.0.0.1",
 		"--node-name", node,
+		"--cluster-cidr", cidr,
 	)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/skiff/skiff/images/imagebuild"
+	"github.com/skiff/skiff/internal/agent"
 	"github.com/skiff/skiff/internal/containerd"
 )
 
@@ -160,6 +161,9 @@ func stopSharedNode() {
 	}
 	if err := containerd.Teardown(shared.address, s.DataDir, shared.run); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: shared node teardown:", err)
+	}
+	if err := agent.TeardownNetwork(shared.node, shared.run); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: shared node network teardown:", err)
 	}
 	_ = os.RemoveAll(shared.run)
 	_ = os.RemoveAll(filepath.Dir(s.DataDir))

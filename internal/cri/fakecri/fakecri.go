@@ -47,6 +47,8 @@ type Runtime struct {
 	images     map[string]*runtimeapi.Image // by image ID
 	calls      []string
 	errs       map[string][]error
+	// ipSeq numbers the sandboxes given a pod IP.
+	ipSeq int
 }
 
 var (

@@ -17,6 +17,7 @@ type sandbox struct {
 	handler   string
 	state     runtimeapi.PodSandboxState
 	createdAt int64
+	ip        string // "" for host-network sandboxes
 }
 
 func (s *sandbox) proto() *runtimeapi.PodSandbox {
@@ -59,6 +60,12 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, config *runtimeapi.PodSandb
 		handler:   runtimeHandler,
 		state:     runtimeapi.PodSandboxState_SANDBOX_READY,
 		createdAt: r.now(),
+	}
+	if config.GetLinux().GetSecurityContext().GetNamespaceOptions().GetNetwork() != runtimeapi.NamespaceMode_NODE {
+		// A pretend CNI: each pod-network sandbox gets the next address
+		// of 10.88.0.0/16 (containerd's example network).
+		r.ipSeq++
+		s.ip = fmt.Sprintf("10.88.%d.%d", r.ipSeq/250, r.ipSeq%250+2)
 	}
 	r.sandboxes[s.id] = s
 	return s.id, nil
@@ -128,8 +135,9 @@ func (r *Runtime) RemovePodSandbox(ctx context.Context, podSandboxID string) err
 	return nil
 }
 
-// PodSandboxStatus implements cri.SandboxManager. Sandboxes have no IP
-// address: the fake has no network.
+// PodSandboxStatus implements cri.SandboxManager. Sandboxes with their
+// own network namespace have an address of 10.88.0.0/16; host-network
+// ones none.
 func (r *Runtime) PodSandboxStatus(ctx context.Context, podSandboxID string, verbose bool) (*runtimeapi.PodSandboxStatusResponse, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -146,7 +154,7 @@ func (r *Runtime) PodSandboxStatus(ctx context.Context, podSandboxID string, ver
 		Metadata:       p.Metadata,
 		State:          p.State,
 		CreatedAt:      p.CreatedAt,
-		Network:        &runtimeapi.PodSandboxNetworkStatus{},
+		Network:        &runtimeapi.PodSandboxNetworkStatus{Ip: s.ip},
 		Labels:         p.Labels,
 		Annotations:    p.Annotations,
 		RuntimeHandler: p.RuntimeHandler,
