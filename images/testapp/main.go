@@ -12,6 +12,9 @@
 //	POST /exit?code=N answers, then exits with code N
 //	POST /hog?mb=N    allocates and touches N MiB more (to hit a memory limit)
 //
+// With -grpc-port (or $GRPC_PORT) it also serves the gRPC health protocol
+// (grpc.health.v1.Health), SERVING while /healthz is ok, for grpc probes.
+//
 // `testapp get URL` is a tiny HTTP client for exec probes and connectivity
 // checks from inside the image (which has no shell): it prints the body and
 // exits 0 on a 2xx answer, 1 otherwise.
@@ -36,6 +39,10 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
 func main() {
@@ -45,10 +52,28 @@ func main() {
 	port := flag.String("port", envOr("PORT", "8080"), "HTTP `port`")
 	echoPort := flag.String("echo-port", envOr("ECHO_PORT", "9000"), "TCP echo `port`")
 	termDelay := flag.Duration("term-delay", durationEnv("TERM_DELAY"), "wait this long after SIGTERM before exiting")
+	grpcPort := flag.String("grpc-port", os.Getenv("GRPC_PORT"), "gRPC health `port` (none when empty)")
 	flag.Parse()
 	log.SetFlags(0)
 
 	a := newApp(os.Stdout, os.Exit)
+	if *grpcPort != "" {
+		hs := health.NewServer()
+		a.onHealth = func(ok bool) {
+			st := healthpb.HealthCheckResponse_NOT_SERVING
+			if ok {
+				st = healthpb.HealthCheckResponse_SERVING
+			}
+			hs.SetServingStatus("", st)
+		}
+		gl, err := net.Listen("tcp", ":"+*grpcPort)
+		if err != nil {
+			log.Fatalf("testapp: %v", err)
+		}
+		gs := grpc.NewServer()
+		healthpb.RegisterHealthServer(gs, hs)
+		go func() { _ = gs.Serve(gl) }() // ends with the process
+	}
 	ln, err := net.Listen("tcp", ":"+*echoPort)
 	if err != nil {
 		log.Fatalf("testapp: %v", err)
@@ -106,6 +131,9 @@ func durationEnv(key string) time.Duration {
 type app struct {
 	stdout io.Writer
 	exit   func(int)
+
+	// onHealth, when set, learns every change of healthy.
+	onHealth func(bool)
 
 	mu      sync.Mutex
 	healthy bool
@@ -197,6 +225,9 @@ func (a *app) toggle(w http.ResponseWriter, r *http.Request, state *bool) {
 		}
 	}
 	ok := *state
+	if state == &a.healthy && a.onHealth != nil {
+		a.onHealth(ok)
+	}
 	a.mu.Unlock()
 	if !ok {
 		http.Error(w, "fail", http.StatusInternalServerError)
