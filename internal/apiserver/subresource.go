@@ -61,6 +61,12 @@ func (rs *resource) serveSubresource(w http.ResponseWriter, r *http.Request, ri 
 		rs.serveEviction(w, r, ri)
 	case ri.Subresource == "finalize" && gr == (schema.GroupResource{Resource: "namespaces"}) && ri.Verb == "update":
 		rs.serveFinalize(w, r, ri)
+	case gr == podsGR && ri.Subresource == "log":
+		rs.servePodLog(w, r, ri)
+	case gr == podsGR && (ri.Subresource == "exec" || ri.Subresource == "attach" || ri.Subresource == "portforward"):
+		rs.servePodConnect(w, r, ri)
+	case gr == nodesGR && (ri.Subresource == "proxy" || strings.HasPrefix(ri.Subresource, "proxy/")):
+		rs.serveNodeProxy(w, r, ri)
 	default:
 		notFound()
 	}
@@ -264,6 +270,9 @@ func (rs *resource) serveBinding(w http.ResponseWriter, r *http.Request, ri requ
 			pod.Annotations[k] = v
 		}
 		setPodCondition(&pod.Status, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: metav1.NewTime(rs.s.now().Truncate(1e9))})
+		// A bound pod's nomination is stale wherever it landed
+		// (upstream's ClearingNominatedNodeNameAfterBinding, on since 1.35).
+		pod.Status.NominatedNodeName = ""
 		return pod, nil
 	})
 	if err != nil {
