@@ -30,12 +30,28 @@ func initPolicy(pod *corev1.Pod) corev1.RestartPolicy {
 // records what it saw in obs. It reports whether the pod is initialized,
 // so that its app containers may run, and how soon to look again.
 // Once an app container of the sandbox has run, the pod stays
-// initialized and only its sidecars are kept running.
+// initialized and only its sidecars are kept running, until every app
+// container has stopped for good: then the sidecars are stopped, last
+// first, so that the pod can complete.
 func (k *Kubelet) syncInitContainers(ctx context.Context, pod *corev1.Pod, sandboxID string, sbCfg *runtimeapi.PodSandboxConfig, byName map[string][]*runtimeapi.ContainerStatus, obs *podObservation) (bool, time.Duration) {
 	appStarted := false
 	for i := range pod.Spec.Containers {
 		if len(byName[pod.Spec.Containers[i].Name]) > 0 {
 			appStarted = true
+		}
+	}
+	finished := appsFinished(pod, byName)
+	if finished {
+		for i := len(pod.Spec.InitContainers) - 1; i >= 0; i-- {
+			c := &pod.Spec.InitContainers[i]
+			if cur := newest(byName[c.Name]); isSidecar(c) && cur != nil && cur.State == runtimeapi.ContainerState_CONTAINER_RUNNING {
+				if err := k.killContainer(ctx, pod, c.Name, cur.Id, podGrace(pod), ""); err != nil {
+					k.log.Warn("Stopping a sidecar failed", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, "err", err)
+				}
+				if resp, err := k.runtime.ContainerStatus(ctx, cur.Id, false); err == nil {
+					byName[c.Name][0] = withTerminationMessage(resp.Status)
+				}
+			}
 		}
 	}
 	var requeue time.Duration
@@ -44,7 +60,7 @@ func (k *Kubelet) syncInitContainers(ctx context.Context, pod *corev1.Pod, sandb
 		c := &pod.Spec.InitContainers[i]
 		existing := byName[c.Name]
 		sidecar := isSidecar(c)
-		if blocked || appStarted && !sidecar {
+		if blocked || appStarted && !sidecar || sidecar && finished {
 			obs.initContainers[c.Name] = k.observe(pod, c, existing)
 			continue
 		}
@@ -71,6 +87,21 @@ func (k *Kubelet) syncInitContainers(ctx context.Context, pod *corev1.Pod, sandb
 		blocked = !done
 	}
 	return !blocked || appStarted, requeue
+}
+
+// appsFinished reports whether every app container of pod has run and
+// stopped for good under its restart policy (never under Always).
+func appsFinished(pod *corev1.Pod, byName map[string][]*runtimeapi.ContainerStatus) bool {
+	if pod.Spec.RestartPolicy == corev1.RestartPolicyAlways || pod.Spec.RestartPolicy == "" {
+		return false
+	}
+	for i := range pod.Spec.Containers {
+		cur := newest(byName[pod.Spec.Containers[i].Name])
+		if cur == nil || cur.State != runtimeapi.ContainerState_CONTAINER_EXITED || shouldRestart(pod.Spec.RestartPolicy, cur.ExitCode) {
+			return false
+		}
+	}
+	return true
 }
 
 func newest(existing []*runtimeapi.ContainerStatus) *runtimeapi.ContainerStatus {

@@ -457,3 +457,46 @@ func TestStartEvents(t *testing.T) {
 	h.waitEvent(t, "Created", "Created container: web")
 	h.waitEvent(t, "Started", "Started container web")
 }
+
+func TestSidecarInitContainer(t *testing.T) {
+	t.Parallel()
+	h, _ := newLifecycleHarness(t)
+	always := corev1.ContainerRestartPolicyAlways
+	h.create(t, podWith(corev1.RestartPolicyNever, func(s *corev1.PodSpec) {
+		s.InitContainers = []corev1.Container{
+			{Name: "side", Image: "busybox", RestartPolicy: &always},
+			{Name: "init2", Image: "busybox"},
+		}
+	}))
+	pod, _ := h.sync(t)
+	if got := h.runningNames(t); !slices.Equal(got, []string{"init2", "side"}) {
+		t.Fatalf("running %v, want the started sidecar and the next init container", got)
+	}
+	if err := h.rt.ExitContainer(h.runningID(t, "init2"), 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	pod, _ = h.sync(t)
+	if got := h.runningNames(t); !slices.Equal(got, []string{"side", "web"}) {
+		t.Fatalf("running %v, want the sidecar beside the app", got)
+	}
+	if pod.Status.Phase != corev1.PodRunning || condition(pod, corev1.PodReady).Status != corev1.ConditionTrue {
+		t.Errorf("phase %s conditions %+v", pod.Status.Phase, pod.Status.Conditions)
+	}
+	// A sidecar is restarted whatever the pod's restart policy.
+	if err := h.rt.ExitContainer(h.runningID(t, "side"), 1, ""); err != nil {
+		t.Fatal(err)
+	}
+	pod, _ = h.sync(t)
+	if cs := pod.Status.InitContainerStatuses[0]; cs.RestartCount != 1 || cs.State.Running == nil {
+		t.Fatalf("sidecar status %+v, want restarted", cs)
+	}
+	// Once the app is done for good, the sidecar is stopped and the pod
+	// completes.
+	if err := h.rt.ExitContainer(h.runningID(t, "web"), 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	pod, _ = h.sync(t)
+	if len(h.runningNames(t)) != 0 || pod.Status.Phase != corev1.PodSucceeded {
+		t.Errorf("running %v phase %s; want nothing running, Succeeded", h.runningNames(t), pod.Status.Phase)
+	}
+}
