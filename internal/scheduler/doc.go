@@ -22,6 +22,46 @@
 // keeps the pod in the nominator, so that pods of lower priority see the
 // room as taken while the victims terminate.
 //
+// Volumes: the VolumeBinding plugin (plugins/volumebinding) reads
+// claims, volumes and classes through framework.Handle.Volumes, which
+// volumes.go implements over the scheduler's informers. Bound claims
+// restrict the pod to their volume's nodes; claims of
+// WaitForFirstConsumer classes are matched per node to an Available
+// volume or to the class's provisioner. In PreBind the scheduler writes
+// the volume's claimRef (static) or the claim's
+// volume.kubernetes.io/selected-node (provisioning), leaves the rest to
+// the PersistentVolume controller and the provisioner, and waits (up to
+// bindTimeoutSeconds, 600 s) until every claim is Bound before binding
+// the pod. PV, PVC and StorageClass events move rejected pods back.
+//
+// Borg's techniques (equivalence.go), each on by default and switched off
+// in the configuration's skiff section (see config.go); upstream
+// configuration files load unchanged:
+//
+//   - equivalence classes: pods whose filtering depends only on
+//     themselves and the node (no pod affinity, no DoNotSchedule spread
+//     constraint, no volumes, and no pod in the cluster with required
+//     anti-affinity) are hashed on what the filters read (requests,
+//     ports, node selector and affinity, tolerations, priority,
+//     schedulerName, nodeName). A node's filter status is reused for the
+//     class while the node's generation is unchanged. Generations are
+//     the cache's global change counter at the node's last change (node
+//     update, pod added, assumed, forgotten or removed), so any change to
+//     the node invalidates exactly that node.
+//   - score caching: the raw scores of node-local score plugins
+//     (framework.NodeLocalScorer: NodeResourcesFit,
+//     NodeResourcesBalancedAllocation, TaintToleration, NodeAffinity) are
+//     kept per class and node generation; plugins whose scores depend on
+//     other nodes (PodTopologySpread, InterPodAffinity, ImageLocality) and
+//     every NormalizeScore run on each cycle.
+//   - relaxed randomization: filtering stops once
+//     percentageOfNodesToScore (upstream's adaptive default) feasible
+//     nodes are found, starting where the last cycle stopped. Off, every
+//     node is filtered and every feasible node scored.
+//
+// Binding clears nothing itself: the API server's pods/binding clears
+// status.nominatedNodeName, as upstream since 1.35.
+//
 // Configuration follows KubeSchedulerConfiguration (config.go). Only
 // internal/server constructs a Scheduler; it imports scheduler/framework
 // and scheduler/plugins. One goroutine runs the cycles; bindings run

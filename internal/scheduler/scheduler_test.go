@@ -181,6 +181,28 @@ profiles:
 	if _, err := ParseConfiguration([]byte("kind: Foo")); err == nil {
 		t.Error("wrong kind accepted")
 	}
+	if diff := cmp.Diff(Techniques{EquivalenceClasses: true, ScoreCaching: true, RelaxedRandomization: true}, c.Techniques()); diff != "" {
+		t.Errorf("default techniques (-want +got):\n%s", diff)
+	}
+}
+
+func TestConfigurationSkiffSection(t *testing.T) {
+	c, err := ParseConfiguration([]byte(`
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+skiff:
+  equivalenceClasses: false
+  relaxedRandomization: false
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(Techniques{ScoreCaching: true}, c.Techniques()); diff != "" {
+		t.Errorf("techniques (-want +got):\n%s", diff)
+	}
+	if _, err := ParseConfiguration([]byte("skiff:\n  equivalenceClass: false\n")); err == nil {
+		t.Error("misspelt skiff setting accepted")
+	}
 }
 
 func testRegistry() framework.Registry {
