@@ -160,7 +160,7 @@ func (s *Server) signClient(csr *x509.CertificateRequest, ku x509.KeyUsage, ext 
 // identity a joined agent gets through a CSR, but issued here directly
 // (kept as client-node.crt/.key in the server's TLS dir), so that the
 // server's node does not wait for the CSR controllers, which may run on
-// another server or be disabled (docs/adr/0003-join.md).
+// another server or be disabled (docs/adr/0004-join.md).
 func (s *Server) nodeClientConfig(name string) (*rest.Config, error) {
 	kp, err := s.bundle.ClientCertFor("node", "system:node:"+name, []string{"system:nodes"})
 	if err != nil {

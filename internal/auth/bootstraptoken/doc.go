@@ -13,7 +13,7 @@
 //
 // so an agent that was given only the token can fetch the CA over an
 // unverified connection and still refuse a CA that is not the cluster's
-// (docs/adr/0003-join.md).
+// (docs/adr/0004-join.md).
 //
 // The package is pure (no I/O besides crypto/rand in Generate) and imports
 // only k8s.io/api and apimachinery. internal/server, internal/agent and
