@@ -168,8 +168,8 @@ func (s *Scheduler) findNodesThatFitPod(ctx context.Context, fw *framework.Frame
 // hard spread constraints or volumes (see equivalenceClass), or pods in
 // the cluster with required anti-affinity (which may reject it from
 // other nodes of their domain).
-func (s *Scheduler) filterClass(pod *v1.Pod) *classCache {
-	if !s.techniques.EquivalenceClasses || len(s.snapshot.HavePodsWithRequiredAntiAffinityList()) > 0 {
+func (s *Scheduler) filterClass(fw *framework.Framework, pod *v1.Pod) *classCache {
+	if !s.techniques.EquivalenceClasses || len(s.snapshot.HavePodsWithRequiredAntiAffinityList()) > 0 || hardDefaultSpread(fw) {
 		return nil
 	}
 	key, ok := equivalenceClass(pod)
@@ -177,6 +177,13 @@ func (s *Scheduler) filterClass(pod *v1.Pod) *classCache {
 		return nil
 	}
 	return s.equivalence.class(key)
+}
+
+// hardDefaultSpread reports whether the profile gives pods default
+// topology spread constraints that filter (DoNotSchedule): then even a
+// pod without constraints of its own is filtered against other nodes.
+func hardDefaultSpread(fw *framework.Framework) bool {
+	return strings.Contains(string(fw.Profile().PluginArgs["PodTopologySpread"]), string(v1.DoNotSchedule))
 }
 
 // findNodesThatPassFilters filters nodes in parallel, starting where the
@@ -198,7 +205,7 @@ func (s *Scheduler) findNodesThatPassFilters(ctx context.Context, fw *framework.
 	if !s.techniques.RelaxedRandomization {
 		want, start = int32(n), 0
 	}
-	cls := s.filterClass(pod)
+	cls := s.filterClass(fw, pod)
 	if !fw.HasFilterPlugins() {
 		out := make([]*framework.NodeInfo, want)
 		for i := range out {
