@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -18,10 +19,15 @@ import (
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 
 	"github.com/skiff/skiff/internal/cri"
+	"github.com/skiff/skiff/internal/kubelet/cgroups"
+	"github.com/skiff/skiff/internal/kubelet/prober"
+	"github.com/skiff/skiff/internal/kubelet/staticpod"
+	"github.com/skiff/skiff/internal/kubelet/volume"
 )
 
 // Version is the kubelet version the node reports.
@@ -39,12 +45,24 @@ type Config struct {
 	NodeName string
 	// NodeIP is the node's InternalIP: pods' hostIP, and host-network pods' IP.
 	NodeIP string
+	// KubeletPort is the port of the node's API (kubeletserver), which
+	// the node status advertises as daemonEndpoints.kubeletEndpoint.
+	KubeletPort int32
+	// NodeLabels and NodeTaints are added to the Node when this kubelet
+	// creates it (--node-label, --node-taint); an existing Node keeps its
+	// own, as upstream's --node-labels and --register-with-taints.
+	NodeLabels map[string]string
+	NodeTaints []corev1.Taint
 	// Host is the machine's capacity and identity (see ReadHostInfo).
 	Host HostInfo
 	// MaxPods is the pods capacity (default 110).
 	MaxPods int64
 	// LogDir is the root of pod log directories (required).
 	LogDir string
+	// PodsDir holds a directory per pod UID, upstream's
+	// /var/lib/kubelet/pods: volumes, termination-message files (default
+	// <dir of LogDir>/kubelet/pods).
+	PodsDir string
 	// Workers is how many pods sync at once (default 4).
 	Workers int
 	// ResyncPeriod is how often every pod is synced with the runtime, to
@@ -54,6 +72,14 @@ type Config struct {
 	// and the Lease renewed (default 10 s); NodeStatusReportFrequency how
 	// often an unchanged status is posted anyway (default 1 min).
 	NodeStatusUpdateFrequency, NodeStatusReportFrequency time.Duration
+	// SystemReserved and KubeReserved are left out of allocatable
+	// (--system-reserved, --kube-reserved).
+	SystemReserved, KubeReserved corev1.ResourceList
+	// Cgroups keeps the pods' cgroups (nil: the runtime's defaults, no
+	// pod-level cgroups).
+	Cgroups *cgroups.Manager
+	// StaticPodPath is the directory of static pod manifests ("": none).
+	StaticPodPath string
 	// Clock defaults to the real clock.
 	Clock clock.WithTicker
 	// Logger defaults to slog.Default().
@@ -77,10 +103,30 @@ type Kubelet struct {
 	pods  corelisters.PodLister
 	queue workqueue.TypedRateLimitingInterface[string]
 
+	// recorder records the pods' events (source kubelet, host the node);
+	// stopRecorder ends its goroutines.
+	recorder     record.EventRecorder
+	stopRecorder func()
+	// probes runs the containers' probes.
+	probes *prober.Manager
+	// tasks runs the pods' slow stops in the background.
+	tasks podTasks
+	// objects fetches what volumes and environments refer to; volumes
+	// prepares the pods' volumes.
+	objects volume.Objects
+	volumes *volume.Manager
+
 	// nodeMu guards lastStatus and lastReport.
 	nodeMu     sync.Mutex
 	lastStatus *corev1.NodeStatus
 	lastReport time.Time
+	// staticMu guards static.
+	staticMu sync.Mutex
+	static   staticPods
+
+	// burstableMilliCPU is the cpu last set on the burstable cgroup.
+	burstableMilliCPU int64
+	burstableSet      bool
 }
 
 // New returns a Kubelet for cfg with defaults filled in.
@@ -109,7 +155,10 @@ func New(cfg Config) (*Kubelet, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Kubelet{
+	if cfg.PodsDir == "" {
+		cfg.PodsDir = filepath.Join(filepath.Dir(cfg.LogDir), "kubelet", "pods")
+	}
+	k := &Kubelet{
 		cfg:     cfg,
 		client:  cfg.Client,
 		runtime: cfg.Runtime,
@@ -117,7 +166,12 @@ func New(cfg Config) (*Kubelet, error) {
 		clock:   cfg.Clock,
 		log:     cfg.Logger.With("component", "kubelet", "node", cfg.NodeName),
 		backoff: newBackoff(cfg.Clock, initialBackoff, maxBackoff),
-	}, nil
+		static:  staticPods{seen: map[types.UID]time.Time{}},
+	}
+	k.recorder, k.stopRecorder = newEventRecorder(cfg.Client, cfg.NodeName)
+	k.probes = newProbeManager(k)
+	k.objects, k.volumes = newVolumes(k)
+	return k, nil
 }
 
 // Run registers the node, then runs its pods, renews its Lease and posts
@@ -125,6 +179,9 @@ func New(cfg Config) (*Kubelet, error) {
 // has. Running containers are left running when it returns.
 func (k *Kubelet) Run(ctx context.Context) error {
 	if err := k.readRuntimeVersion(ctx); err != nil {
+		return err
+	}
+	if err := k.initCgroups(); err != nil {
 		return err
 	}
 	if err := k.registerNode(ctx); err != nil {
@@ -150,9 +207,15 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	if !cache.WaitForCacheSync(ctx.Done(), podInformer.Informer().HasSynced) {
 		return ctx.Err()
 	}
+	// Static pods are known before the first resync, which would take
+	// their sandboxes for orphans.
+	k.loadStaticPods(ctx)
 	k.log.Info("Kubelet is running pods")
 
 	var wg sync.WaitGroup
+	defer k.stopRecorder()
+	defer k.probes.Stop()
+	defer k.tasks.wait()
 	defer wg.Wait()
 	defer k.queue.ShutDown()
 	for range k.cfg.Workers {
@@ -162,6 +225,9 @@ func (k *Kubelet) Run(ctx context.Context) error {
 		})
 	}
 	wg.Go(func() { k.every(ctx, k.cfg.ResyncPeriod, k.resync) })
+	if k.cfg.StaticPodPath != "" {
+		wg.Go(func() { k.every(ctx, staticPollPeriod, k.loadStaticPods) })
+	}
 	wg.Go(func() { k.every(ctx, k.cfg.NodeStatusUpdateFrequency, k.heartbeat) })
 	<-ctx.Done()
 	return nil
@@ -211,9 +277,16 @@ func (k *Kubelet) resync(ctx context.Context) {
 		uids[p.UID] = true
 		k.enqueue(p)
 	}
+	for _, p := range k.staticPodList() {
+		uids[p.UID] = true
+		k.queue.Add(staticpod.Key(p))
+		pods = append(pods, p)
+	}
 	if err := k.removeOrphans(ctx, uids); err != nil {
 		k.log.Warn("Cleaning up deleted pods failed", "err", err)
 	}
+	k.cleanupVolumes(uids)
+	k.syncCgroups(pods, uids)
 }
 
 func (k *Kubelet) processNext(ctx context.Context) bool {
@@ -225,14 +298,33 @@ func (k *Kubelet) processNext(ctx context.Context) bool {
 	log := k.log.With("pod", key)
 	ns, name, _ := cache.SplitMetaNamespaceKey(key) // keys come from enqueue
 	pod, err := k.pods.Pods(ns).Get(name)
+	static := k.staticPod(key)
+	if static != nil {
+		pod, err = static, nil
+	} else if err == nil && staticpod.IsMirror(pod) {
+		// The mirror of a static pod whose manifest is gone.
+		if err := k.deleteMirror(ctx, pod); err != nil {
+			log.Warn("Deleting an orphaned mirror pod failed", "err", err)
+			k.queue.AddRateLimited(key)
+		}
+		return true
+	}
 	if apierrors.IsNotFound(err) {
 		k.queue.Forget(key)
+		k.probes.RemovePod(key)
 		return true // resync removes what it ran
 	}
 	if err != nil {
 		return true
 	}
-	after, err := k.syncPod(ctx, pod.DeepCopy())
+	if pod.DeletionTimestamp == nil && pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed {
+		k.probes.AddPod(ctx, pod)
+	}
+	sync := k.syncPod
+	if static != nil {
+		sync = k.syncStatic
+	}
+	after, err := sync(ctx, pod.DeepCopy())
 	if err != nil {
 		log.Warn("Syncing pod failed", "err", err)
 		k.queue.AddRateLimited(key)

@@ -51,9 +51,10 @@ func sandboxConfig(pod *corev1.Pod, logRoot string, attempt uint32) *runtimeapi.
 }
 
 // containerConfig returns the CRI config of container c of pod, for its
-// restarts-th start. image is the image reference to run.
-func containerConfig(pod *corev1.Pod, c *corev1.Container, image string, restarts int32) *runtimeapi.ContainerConfig {
-	env := containerEnv(c)
+// restarts-th start. image is the image reference to run; env is the
+// resolved environment (containerEnv) and mounts the container's volume
+// mounts (volume.Mounts).
+func containerConfig(pod *corev1.Pod, c *corev1.Container, image string, restarts int32, env []corev1.EnvVar, mounts []*runtimeapi.Mount) *runtimeapi.ContainerConfig {
 	envs := make([]*runtimeapi.KeyValue, 0, len(env))
 	for _, e := range env {
 		envs = append(envs, &runtimeapi.KeyValue{Key: e.Name, Value: []byte(e.Value)})
@@ -69,6 +70,7 @@ func containerConfig(pod *corev1.Pod, c *corev1.Container, image string, restart
 		Args:       expandArgs(c.Args, env),
 		WorkingDir: c.WorkingDir,
 		Envs:       envs,
+		Mounts:     mounts,
 		Labels: map[string]string{
 			labelPodName: pod.Name, labelPodNamespace: pod.Namespace, labelPodUID: string(pod.UID),
 			labelContainerName: c.Name,
