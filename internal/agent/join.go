@@ -328,3 +328,91 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// Renew replaces the node's certificate and key in cfg.Dir with new ones,
+// requested with the current certificate (a node may ask for its own
+// renewal: certificatesigningrequests/selfnodeclient). client-go clients
+// built from Credentials.REST pick the new files up by themselves.
+func Renew(ctx context.Context, cfg JoinConfig) error {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Minute
+	}
+	caPEM, err := os.ReadFile(filepath.Join(cfg.Dir, ServerCAFile))
+	if err != nil {
+		return fmt.Errorf("renew: %w", err)
+	}
+	rc := credentials(cfg, caPEM, nil).REST
+	certPEM, keyPEM, err := requestCertificate(ctx, rc, cfg)
+	if err != nil {
+		return fmt.Errorf("renew: %w", err)
+	}
+	// The key first: a reader that sees the new key with the old
+	// certificate fails to load and retries, as client-go does.
+	if err := writeAtomic(filepath.Join(cfg.Dir, ClientKeyFile), keyPEM, 0o600); err != nil {
+		return fmt.Errorf("renew: %w", err)
+	}
+	if err := writeAtomic(filepath.Join(cfg.Dir, ClientCertFile), certPEM, 0o600); err != nil {
+		return fmt.Errorf("renew: %w", err)
+	}
+	if err := pki.WriteKubeconfig(filepath.Join(cfg.Dir, KubeconfigFile), pki.Kubeconfig{
+		Server: cfg.Server, CAPEM: caPEM, CertPEM: certPEM, KeyPEM: keyPEM,
+	}); err != nil {
+		return fmt.Errorf("renew: %w", err)
+	}
+	cfg.Logger.Info("Renewed the node's client certificate", "file", filepath.Join(cfg.Dir, ClientCertFile))
+	return nil
+}
+
+// RenewDue returns when the certificate in dir should be renewed: once
+// 80% of its lifetime has passed (upstream's kubelet picks a random point
+// between 70% and 90%).
+func RenewDue(dir string) (time.Time, error) {
+	data, err := os.ReadFile(filepath.Join(dir, ClientCertFile))
+	if err != nil {
+		return time.Time{}, err
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return time.Time{}, errors.New("no PEM certificate in " + ClientCertFile)
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return time.Time{}, err
+	}
+	life := cert.NotAfter.Sub(cert.NotBefore)
+	return cert.NotBefore.Add(time.Duration(float64(life) * (1 - renewFraction))), nil
+}
+
+// renewLoop renews the node's certificate when it is due, until ctx ends;
+// a failed renewal is tried again a minute later.
+func renewLoop(ctx context.Context, cfg JoinConfig) {
+	for {
+		wait := time.Minute
+		if due, err := RenewDue(cfg.Dir); err != nil {
+			cfg.Logger.Warn("Cannot read the node's certificate", "err", err)
+		} else {
+			wait = time.Until(due)
+		}
+		t := time.NewTimer(max(wait, 0))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if due, err := RenewDue(cfg.Dir); err != nil || time.Now().Before(due) {
+			continue
+		}
+		if err := Renew(ctx, cfg); err != nil && ctx.Err() == nil {
+			cfg.Logger.Warn("Renewing the node's certificate failed, retrying in a minute", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Minute):
+			}
+		}
+	}
+}

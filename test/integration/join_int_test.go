@@ -126,6 +126,37 @@ func TestJoinIssuesNodeCertificate(t *testing.T) {
 		t.Errorf("rejoin made a new csr: %d", len(l.Items))
 	}
 
+	// The node renews its certificate with its certificate; the
+	// approver recognizes a self request.
+	before, _ := os.ReadFile(filepath.Join(dir, agent.ClientCertFile))
+	if err := agent.Renew(ctx, agent.JoinConfig{Server: rc.Host, Dir: dir, NodeName: "joined-1", Timeout: wait}); err != nil {
+		t.Fatalf("renew: %v", err)
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, agent.ClientCertFile))
+	if string(before) == string(after) {
+		t.Error("renew kept the old certificate")
+	}
+	l, err := admin.CertificatesV1().CertificateSigningRequests().List(ctx, metav1.ListOptions{})
+	if err != nil || len(l.Items) != 2 {
+		t.Fatalf("csrs after renewal: %v %d", err, len(l.Items))
+	}
+	var selfApproved bool
+	for _, c := range l.Items {
+		for _, cond := range c.Status.Conditions {
+			selfApproved = selfApproved || c.Spec.Username == "system:node:joined-1" && cond.Message == "Auto approving self kubelet client certificate after SubjectAccessReview."
+		}
+	}
+	if !selfApproved {
+		t.Errorf("no self-approved renewal among %d csrs", len(l.Items))
+	}
+	renewed, err := agent.Join(ctx, agent.JoinConfig{Server: rc.Host, Token: tok, Dir: dir, NodeName: "joined-1", Timeout: wait})
+	if err != nil {
+		t.Fatalf("join with the renewed certificate: %v", err)
+	}
+	if _, err := kubernetes.NewForConfigOrDie(renewed.REST).CoreV1().Nodes().Get(ctx, "joined-1", metav1.GetOptions{}); err != nil {
+		t.Errorf("renewed certificate: %v", err)
+	}
+
 	s.Restart()
 	if again := serverToken(t, s); again != tok {
 		t.Errorf("token changed across restart: %s → %s", tok.ID, again.ID)
