@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -126,6 +127,10 @@ func (k *Kubelet) registerNode(ctx context.Context) error {
 			"kubernetes.io/hostname":  name,
 			"kubernetes.io/os":        runtime.GOOS,
 		}},
+		Spec: corev1.NodeSpec{Taints: slices.Clone(k.cfg.NodeTaints)},
+	}
+	for key, v := range k.cfg.NodeLabels {
+		node.Labels[key] = v
 	}
 	if _, err := k.client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("register node %s: %w", name, err)
