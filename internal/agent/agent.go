@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -36,6 +37,13 @@ type Config struct {
 	ImageDirs []string
 	// REST reaches the API server (required).
 	REST *rest.Config
+	// ContainerRuntimeEndpoint, when set, is an existing CRI socket
+	// (unix:///path or /path) used instead of starting containerd; the
+	// pod network is then left to that runtime's CNI configuration.
+	ContainerRuntimeEndpoint string
+	// NodeLabels and NodeTaints are set on the Node when it registers.
+	NodeLabels map[string]string
+	NodeTaints []corev1.Taint
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -71,17 +79,8 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 			return nil, fmt.Errorf("agent: %w", err)
 		}
 	}
-	d, err := containerd.Start(ctx, containerd.Config{
-		Root:   filepath.Join(cfg.Dir, "containerd"),
-		State:  filepath.Join(cfg.RunDir, "containerd"),
-		Logger: cfg.Logger,
-	})
+	d, rt, err := startRuntime(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("agent: %w", err)
-	}
-	rt, err := cri.Dial(d.Endpoint())
-	if err != nil {
-		_ = d.Stop(context.WithoutCancel(ctx)) // the dial error is the one to report
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -95,8 +94,9 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	return a, nil
 }
 
-// ContainerdAddress returns the socket of the agent's containerd.
-func (a *Agent) ContainerdAddress() string { return a.d.Address() }
+// ContainerdAddress returns the socket of the agent's containerd (or of
+// the runtime at ContainerRuntimeEndpoint).
+func (a *Agent) ContainerdAddress() string { return a.runtimeAddress() }
 
 func (a *Agent) run(ctx context.Context) error {
 	if err := a.importImages(ctx); err != nil {
@@ -112,7 +112,10 @@ func (a *Agent) run(ctx context.Context) error {
 	netCtx, stopNetwork := context.WithCancel(ctx)
 	defer network.Wait()
 	defer stopNetwork()
-	network.Go(func() { a.setupNetwork(netCtx, client, a.d.Config().CNIConfDir) })
+	if a.d != nil {
+		network.Go(func() { a.setupNetwork(netCtx, client, a.d.Config().CNIConfDir) })
+	}
+	network.Go(func() { a.watchImages(netCtx) })
 	host, err := kubelet.ReadHostInfo(a.cfg.Dir)
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
@@ -121,6 +124,7 @@ func (a *Agent) run(ctx context.Context) error {
 		Client: client, Runtime: a.rt, Images: a.rt,
 		NodeName: a.cfg.NodeName, NodeIP: a.cfg.NodeIP, Host: host,
 		LogDir: filepath.Join(a.cfg.Dir, "pods"), Logger: a.cfg.Logger,
+		NodeLabels: a.cfg.NodeLabels, NodeTaints: a.cfg.NodeTaints,
 	})
 	if err != nil {
 		return err
@@ -156,7 +160,7 @@ func (a *Agent) importImages(ctx context.Context) error {
 		return nil
 	}
 	start := time.Now()
-	if err := containerd.ImportImages(ctx, a.d.Address(), files...); err != nil {
+	if err := containerd.ImportImages(ctx, a.runtimeAddress(), files...); err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
 	a.log.Info("Imported images", "files", len(files), "took", time.Since(start).Round(time.Millisecond))
@@ -169,5 +173,8 @@ func (a *Agent) Stop(ctx context.Context) error {
 	a.cancel()
 	<-a.done
 	a.rt.Close()
+	if a.d == nil {
+		return nil
+	}
 	return a.d.Stop(ctx)
 }
