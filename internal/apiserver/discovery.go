@@ -47,6 +47,12 @@ func (s *Server) discoveryEntries() (order []schema.GroupVersion, byGV map[schem
 		case schema.GroupResource{Resource: "pods"}:
 			sub("binding", "create", schema.GroupVersionKind{Version: "v1", Kind: "Binding"})
 			sub("eviction", "create", schema.GroupVersionKind{Group: "policy", Version: "v1", Kind: "Eviction"})
+			sub("log", "get", k.GVK)
+			sub("exec", "create,get", schema.GroupVersionKind{Version: "v1", Kind: "PodExecOptions"})
+			sub("attach", "create,get", schema.GroupVersionKind{Version: "v1", Kind: "PodAttachOptions"})
+			sub("portforward", "create,get", schema.GroupVersionKind{Version: "v1", Kind: "PodPortForwardOptions"})
+		case schema.GroupResource{Resource: "nodes"}:
+			sub("proxy", "create,delete,get,patch,update", schema.GroupVersionKind{Version: "v1", Kind: "NodeProxyOptions"})
 		case schema.GroupResource{Resource: "namespaces"}:
 			sub("finalize", "update", k.GVK)
 		case csrGR:

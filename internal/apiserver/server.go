@@ -60,6 +60,10 @@ type Config struct {
 	Version version.Info
 	// OpenAPI, when set, replaces the generated /openapi/v2 and /openapi/v3.
 	OpenAPI http.Handler
+	// KubeletClient, when set, lets the server reach node agents for
+	// pods/log, exec, attach, portforward and nodes/proxy; without it
+	// those answer 503.
+	KubeletClient *KubeletClientConfig
 }
 
 // Server is the HTTP handler of the Kubernetes API.
@@ -82,6 +86,8 @@ type Server struct {
 	// encoded keeps recently encoded watch events (eventKey → []byte).
 	encoded *lru.Cache
 	alloc   *ipAllocator
+	// kubelet reaches node agents; nil without Config.KubeletClient.
+	kubelet *kubeletClient
 	metrics *metrics
 	// crdWG counts the CRD controller's goroutines (see Wait).
 	crdWG sync.WaitGroup
@@ -124,6 +130,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.alloc = alloc
+	if s.kubelet, err = newKubeletClient(cfg.KubeletClient); err != nil {
+		return nil, err
+	}
 	// Stored kinds first, so kinds served through a conversion find them.
 	for pass := 0; pass < 2; pass++ {
 		for i := range cfg.Kinds {

@@ -22,7 +22,10 @@ const DefaultClusterDomain = "cluster.local"
 const (
 	AdminUser      = "system:admin"
 	ControllerUser = "system:skiff-controller"
-	MastersGroup   = "system:masters"
+	// KubeletClientUser is the API server's identity towards node agents
+	// (upstream kubeadm's apiserver-kubelet-client certificate).
+	KubeletClientUser = "kube-apiserver-kubelet-client"
+	MastersGroup      = "system:masters"
 )
 
 // Names of the files Ensure keeps in its directory.
@@ -32,6 +35,7 @@ const (
 	servingName  = "serving"
 	adminName    = "admin"
 	controlName  = "controller"
+	kubeletName  = "kubelet-client"
 )
 
 // Options says what the certificates of one server must contain.
@@ -103,6 +107,10 @@ type Files struct {
 	// Controller is the client certificate of the server's own components,
 	// CN=system:skiff-controller, O=system:masters.
 	Controller KeyPair
+	// KubeletClient is the API server's client certificate for node
+	// agents (logs, exec, attach, port-forward, nodes/proxy),
+	// CN=kube-apiserver-kubelet-client, O=system:masters.
+	KubeletClient KeyPair
 }
 
 // Bundle is the loaded PKI of one server. Its CAs and serving certificate
@@ -151,6 +159,9 @@ func Ensure(dir string, opts Options) (*Bundle, error) {
 		return nil, err
 	}
 	if _, err := b.ClientCertFor(controlName, ControllerUser, []string{MastersGroup}); err != nil {
+		return nil, err
+	}
+	if _, err := b.ClientCertFor(kubeletName, KubeletClientUser, []string{MastersGroup}); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -272,6 +283,8 @@ func (b *Bundle) Files() Files {
 		Serving:    b.keyPair(servingName),
 		Admin:      b.keyPair(clientFile(adminName)),
 		Controller: b.keyPair(clientFile(controlName)),
+
+		KubeletClient: b.keyPair(clientFile(kubeletName)),
 	}
 }
 

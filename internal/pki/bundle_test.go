@@ -82,6 +82,7 @@ func TestEnsureFirstStart(t *testing.T) {
 		"serving.crt": 0o644, "serving.key": 0o600,
 		"client-admin.crt": 0o644, "client-admin.key": 0o600,
 		"client-controller.crt": 0o644, "client-controller.key": 0o600,
+		"client-kubelet-client.crt": 0o644, "client-kubelet-client.key": 0o600,
 	}
 	if diff := cmp.Diff(wantModes, modes); diff != "" {
 		t.Errorf("files and modes (-want +got):\n%s", diff)
@@ -105,6 +106,7 @@ func TestEnsureFirstStart(t *testing.T) {
 		{"serving.crt", summary{CN: "kube-apiserver", Validity: leafValidity}},
 		{"client-admin.crt", summary{CN: "system:admin", Orgs: []string{"system:masters"}, Validity: leafValidity}},
 		{"client-controller.crt", summary{CN: "system:skiff-controller", Orgs: []string{"system:masters"}, Validity: leafValidity}},
+		{"client-kubelet-client.crt", summary{CN: "kube-apiserver-kubelet-client", Orgs: []string{"system:masters"}, Validity: leafValidity}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -217,6 +219,7 @@ func TestEnsureReload(t *testing.T) {
 			wantChanged: []string{
 				"client-admin.crt", "client-admin.key",
 				"client-controller.crt", "client-controller.key",
+				"client-kubelet-client.crt", "client-kubelet-client.key",
 				"serving.crt", "serving.key",
 			},
 		},

@@ -107,6 +107,9 @@ func Start(ctx context.Context, cfg config.Server, log *slog.Logger) (_ *Server,
 		ServiceCIDR:  cfg.ServiceCIDR,
 		Logger:       log,
 		Version:      Version,
+		KubeletClient: &apiserver.KubeletClientConfig{
+			CertFile: s.bundle.Files().KubeletClient.CertFile, KeyFile: s.bundle.Files().KubeletClient.KeyFile,
+		},
 	})
 	if err != nil {
 		return nil, err
