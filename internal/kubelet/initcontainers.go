@@ -148,10 +148,27 @@ func (k *Kubelet) deadlineExceeded(pod *corev1.Pod) bool {
 	return pod.Spec.ActiveDeadlineSeconds != nil && pod.Status.StartTime != nil && k.deadlineRemaining(pod) == 0
 }
 
-// killForDeadline records the DeadlineExceeded event and stops the pod's
-// running containers.
-func (k *Kubelet) killForDeadline(ctx context.Context, pod *corev1.Pod, sandboxID string) error {
-	k.recorder.Eventf(podRef(pod), corev1.EventTypeNormal, eventDeadlineExceeded, deadlineMessage)
+// killForDeadline records the DeadlineExceeded event, once, and stops
+// the pod's running containers in the background. It reports whether it
+// started stopping some (the pod is synced again once they have stopped).
+func (k *Kubelet) killForDeadline(ctx context.Context, pod *corev1.Pod, sandboxID string, byName map[string][]*runtimeapi.ContainerStatus) bool {
+	if k.tasks.once(pod.UID, eventDeadlineExceeded) {
+		k.recorder.Eventf(podRef(pod), corev1.EventTypeNormal, eventDeadlineExceeded, deadlineMessage)
+	}
 	k.probes.RemovePod(pod.Namespace + "/" + pod.Name)
-	return k.killRunning(ctx, pod, sandboxID, podGrace(pod))
+	running := false
+	for _, l := range byName {
+		if cur := newest(l); cur != nil && cur.State == runtimeapi.ContainerState_CONTAINER_RUNNING {
+			running = true
+		}
+	}
+	if !running {
+		return false
+	}
+	return k.tasks.start(pod.UID, func() {
+		if err := k.killRunning(ctx, pod, sandboxID, podGrace(pod)); err != nil {
+			k.log.Warn("Stopping a pod past its deadline failed", "pod", pod.Namespace+"/"+pod.Name, "err", err)
+		}
+		k.requeue(pod)
+	})
 }

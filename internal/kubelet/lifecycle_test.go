@@ -268,6 +268,8 @@ func TestLivenessFailureRestarts(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	h.sync(t) // starts stopping it
+	h.k.tasks.wait()
 	pod, _ = h.sync(t)
 	cs := pod.Status.ContainerStatuses[0]
 	if cs.RestartCount != 1 || cs.State.Running == nil || cs.LastTerminationState.Terminated == nil || h.runningID(t, "web") == first {
@@ -353,6 +355,7 @@ func TestPreStopBeforeStop(t *testing.T) {
 	if _, err := h.k.syncPod(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
+	h.k.tasks.wait()
 	calls := h.rt.Calls()[before:]
 	exec, stop := slices.Index(calls, "ExecSync"), slices.Index(calls, "StopContainer")
 	if exec < 0 || stop < 0 || exec > stop {
@@ -373,6 +376,8 @@ func TestActiveDeadline(t *testing.T) {
 		t.Fatalf("phase %s requeue %v; want Running, again in 30s", pod.Status.Phase, after)
 	}
 	h.clock.Step(30 * time.Second)
+	h.sync(t) // stops the container in the background
+	h.k.tasks.wait()
 	pod, _ = h.sync(t)
 	if pod.Status.Phase != corev1.PodFailed || pod.Status.Reason != "DeadlineExceeded" || pod.Status.Message != "Pod was active on the node longer than the specified deadline" {
 		t.Fatalf("phase %s reason %q message %q", pod.Status.Phase, pod.Status.Reason, pod.Status.Message)

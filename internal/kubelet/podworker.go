@@ -41,6 +41,9 @@ const imageRetry = 5 * time.Second
 // returns how soon the pod should be synced again (0: at the next resync
 // or change).
 func (k *Kubelet) syncPod(ctx context.Context, pod *corev1.Pod) (time.Duration, error) {
+	if k.tasks.busy(pod.UID) {
+		return 0, nil // stopping containers; the task syncs the pod again when done
+	}
 	if pod.DeletionTimestamp != nil {
 		return 0, k.terminatePod(ctx, pod)
 	}
@@ -111,11 +114,8 @@ func (k *Kubelet) syncPod(ctx context.Context, pod *corev1.Pod) (time.Duration, 
 	}
 	obs.initContainers = map[string]containerObservation{}
 	if k.deadlineExceeded(pod) {
-		if err := k.killForDeadline(ctx, pod, sb.Id); err != nil {
-			return 0, err
-		}
-		if byName, err = k.sandboxContainers(ctx, sb.Id); err != nil {
-			return 0, err
+		if k.killForDeadline(ctx, pod, sb.Id, byName) {
+			return 0, nil
 		}
 		obs.deadlineExceeded = true
 		k.observeAll(pod, byName, &obs)
@@ -156,11 +156,14 @@ func (k *Kubelet) syncContainer(ctx context.Context, pod *corev1.Pod, c *corev1.
 			if policy != corev1.RestartPolicyNever {
 				msg += ", will be restarted"
 			}
-			if err := k.killContainer(ctx, pod, c.Name, o.current.Id, probeGrace(pod, probe), msg); err != nil {
-				k.log.Warn("Killing a container that failed its probe failed", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, "err", err)
-				return o, imageRetry
-			}
-			o = k.refresh(ctx, pod, c, o)
+			id := o.current.Id
+			k.tasks.start(pod.UID, func() {
+				if err := k.killContainer(ctx, pod, c.Name, id, probeGrace(pod, probe), msg); err != nil {
+					k.log.Warn("Killing a container that failed its probe failed", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, "err", err)
+				}
+				k.requeue(pod)
+			})
+			return o, 0 // restarted once it has stopped
 		}
 	}
 	key := string(pod.UID) + "/" + c.Name
@@ -405,6 +408,24 @@ func (k *Kubelet) updatePodStatus(ctx context.Context, pod *corev1.Pod, status c
 // with grace 0, as upstream's kubelet does once the pod is gone from the
 // node.
 func (k *Kubelet) terminatePod(ctx context.Context, pod *corev1.Pod) error {
+	k.tasks.start(pod.UID, func() {
+		if err := k.stopAndDelete(ctx, pod); err != nil {
+			k.log.Warn("Terminating pod failed", "pod", pod.Namespace+"/"+pod.Name, "err", err)
+			k.requeue(pod)
+		}
+	})
+	return nil
+}
+
+// requeue syncs pod again soon (when the kubelet runs its queue).
+func (k *Kubelet) requeue(pod *corev1.Pod) {
+	if k.queue != nil {
+		k.queue.Add(pod.Namespace + "/" + pod.Name)
+	}
+}
+
+// stopAndDelete is terminatePod's background task.
+func (k *Kubelet) stopAndDelete(ctx context.Context, pod *corev1.Pod) error {
 	if err := k.killPod(ctx, pod, pod.UID, podGrace(pod)); err != nil {
 		return err
 	}
@@ -446,6 +467,7 @@ func (k *Kubelet) killPod(ctx context.Context, pod *corev1.Pod, uid types.UID, g
 		return err
 	}
 	k.backoff.forget(string(uid) + "/")
+	k.tasks.forget(uid)
 	return nil
 }
 
