@@ -244,6 +244,7 @@ func TestGracefulDeletion(t *testing.T) {
 	if _, err := h.k.syncPod(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
+	h.k.tasks.wait() // the stop runs in the background
 	if _, err := h.client.CoreV1().Pods("default").Get(ctx, "web", metav1.GetOptions{}); err == nil {
 		t.Error("pod still exists after termination")
 	}
