@@ -13,7 +13,7 @@ import (
 
 // TestEnvFromSources: a container's environment from values with $(VAR)
 // expansion, fieldRef, resourceFieldRef, configMapKeyRef, secretKeyRef,
-// envFrom with a prefix, and the service variables; the container writes
+// envFrom (invalid names skipped with an event; a prefix), and the service variables; the container writes
 // its environment to a hostPath file the test reads.
 func TestEnvFromSources(t *testing.T) {
 	n := sharedNode(t)
@@ -44,7 +44,8 @@ spec:
     image: busybox
     resources: {limits: {memory: 64Mi}, requests: {cpu: 250m, memory: 32Mi}}
     envFrom:
-    - {configMapRef: {name: settings}, prefix: CFG_}
+    - {configMapRef: {name: settings}}
+    - {secretRef: {name: creds}, prefix: SEC_}
     - {secretRef: {name: missing, optional: true}, prefix: NO_}
     env:
     - {name: GREETING, value: hello}
@@ -84,7 +85,7 @@ spec:
 		"GREETING": "hello", "MESSAGE": "hello from $(POD_NAME)", "POD_NAME": "envy", "LATE": "envy",
 		"POD_NS": k.Namespace, "POD_UID": uid, "APP": "envy", "NOTE": "hello", "NODE": n.Node, "SA": "default",
 		"HOST_IP": hostIP, "MEM_LIMIT_MI": "64", "CPU_REQUEST_M": "250", "CPU_LIMIT": cpus,
-		"MODE": "fast", "PASSWORD": "hunter2", "CFG_mode": "fast", "CFG_LEVEL": "3",
+		"MODE": "fast", "PASSWORD": "hunter2", "mode": "fast", "LEVEL": "3", "SEC_password": "hunter2",
 		"WEB_API_SERVICE_HOST": svcIP, "WEB_API_SERVICE_PORT": "80", "WEB_API_SERVICE_PORT_HTTP": "80",
 		"WEB_API_PORT": "tcp://" + svcIP + ":80", "WEB_API_PORT_80_TCP_ADDR": svcIP, "WEB_API_PORT_80_TCP_PROTO": "tcp",
 		"KUBERNETES_SERVICE_HOST": kubeIP, "KUBERNETES_SERVICE_PORT": "443",
@@ -97,14 +98,14 @@ spec:
 	if env["POD_IP"] == "" {
 		t.Error("POD_IP is empty")
 	}
-	for _, absent := range []string{"OPTIONAL", "CFG_1bad"} {
+	for _, absent := range []string{"OPTIONAL", "1bad"} {
 		if v, ok := env[absent]; ok {
 			t.Errorf("%s is set (%q), want it absent", absent, v)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	wantEvent := "Keys [CFG_1bad] from the EnvFrom configMap " + k.Namespace + "/settings were skipped since they are considered invalid environment variable names."
+	wantEvent := "Keys [1bad] from the EnvFrom configMap " + k.Namespace + "/settings were skipped since they are considered invalid environment variable names."
 	waitKubectl(t, ctx, k, "InvalidEnvironmentVariableNames event", func(out string) bool { return strings.Contains(out, wantEvent) },
 		"get", "events", "--field-selector", "reason=InvalidEnvironmentVariableNames", "-o", "jsonpath={.items[*].message}")
 }
