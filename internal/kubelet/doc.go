@@ -11,8 +11,26 @@
 // io.kubernetes.pod.uid and io.kubernetes.container.name labels) and moves
 // the pod one step toward its spec, so a restarted agent re-adopts running
 // containers instead of restarting them. The only in-memory state is the
-// restart backoff of crashing containers, as upstream's kubelet keeps it
-// (and a cache of sandbox IPs, which never change).
+// restart backoff of crashing containers and the probes' results, as
+// upstream's kubelet keeps them (and a cache of sandbox IPs, which never
+// change).
+//
+// Pod lifecycle follows upstream's: init containers run one at a time,
+// each to success, before the app containers (sidecars, init containers
+// with restartPolicy Always, keep running beside them and are stopped
+// last); exited containers restart as restartPolicy says, with a
+// CrashLoopBackOff of 10 s doubling to 5 min. Package prober runs the
+// liveness, readiness and startup probes; their verdicts make containers
+// ready and started, and a liveness or startup failure kills the
+// container. Stopping a container runs its preStop hook within the grace
+// period, then StopContainer with what remains (SIGTERM, then SIGKILL);
+// stops that may take a grace period (deletion, liveness failure,
+// activeDeadlineSeconds) run in a background task per pod (tasks.go).
+// postStart runs right after the start; the termination message is a
+// file of the pod's directory mounted at terminationMessagePath
+// (termination.go). The kubelet records upstream's pod events (Pulled,
+// Created, Started, Killing, BackOff, Unhealthy, ...) as "kubelet" on
+// the node.
 //
 // A pod gets its own network namespace unless spec.hostNetwork: the
 // runtime creates it with the sandbox and wires it up through CNI (the
@@ -22,6 +40,14 @@
 // portmap and sets the pod's hostname and DNS (the node's resolver until
 // cluster DNS exists). See network.go. The node is Ready only once the
 // runtime reports its network ready.
+//
+// Resources follow upstream's cgroupfs driver: each pod gets a cgroup
+// under the node's /skiff-<node>/kubepods (by QoS class, package
+// cgroups) limited as its class says, passed as the sandbox's cgroup
+// parent, and each container cpu shares, CFS quota, a memory limit and an
+// OOM score adjustment (package qos). Static pods come from the agent's
+// pod-manifests directory (package staticpod), run like API pods, and are
+// reflected in the API as mirror pods carrying their status (static.go).
 //
 // Only internal/agent constructs a Kubelet. Its methods are safe for
 // concurrent use; Run starts goroutines that end when its context does.

@@ -397,10 +397,40 @@ func (k *Kubelet) updatePodStatus(ctx context.Context, pod *corev1.Pod, status c
 	if staticpod.IsStatic(pod) {
 		return k.updateMirrorStatus(ctx, pod)
 	}
-	if _, err := k.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+	pods := k.client.CoreV1().Pods(pod.Namespace)
+	_, err := pods.UpdateStatus(ctx, pod, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) {
+		// The pod changed meanwhile (labels, a condition of another
+		// component): the status comes from the runtime, so post it on
+		// the newest version, keeping conditions the kubelet does not own.
+		var fresh *corev1.Pod
+		if fresh, err = pods.Get(ctx, pod.Name, metav1.GetOptions{}); err == nil && fresh.UID == pod.UID {
+			status.Conditions = mergeForeignConditions(status.Conditions, fresh.Status.Conditions)
+			fresh.Status = status
+			_, err = pods.UpdateStatus(ctx, fresh, metav1.UpdateOptions{})
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("update status of pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	return nil
+}
+
+// mergeForeignConditions returns conds with the conditions of latest
+// that the kubelet does not own put in place of the ones conds has.
+func mergeForeignConditions(conds, latest []corev1.PodCondition) []corev1.PodCondition {
+	var out []corev1.PodCondition
+	for _, c := range latest {
+		if !slices.Contains(kubeletConditions, c.Type) {
+			out = append(out, c)
+		}
+	}
+	for _, c := range conds {
+		if slices.Contains(kubeletConditions, c.Type) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // terminatePod stops a pod being deleted (its containers get the deletion
