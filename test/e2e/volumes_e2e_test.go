@@ -320,3 +320,52 @@ spec:
 		t.Errorf("type Directory created %s", missing)
 	}
 }
+
+// TestVolumePersistentVolumeClaim: a claim of the local-path class is
+// provisioned on the node and bound; what one pod writes to it, a later
+// pod reads, and the data is in the volume's directory on the host.
+func TestVolumePersistentVolumeClaim(t *testing.T) {
+	n := sharedNode(t)
+	k := n.Kubectl
+	k.Apply(t, "create", `
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 10Mi}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: writer}
+spec:
+  restartPolicy: Never
+  volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]
+  containers:
+  - name: c
+    image: busybox
+    command: [sh, -c, 'mkdir -p /data/sub && echo persisted > /data/sub/file']
+    volumeMounts: [{name: data, mountPath: /data}]
+`)
+	waitPodPhase(t, k, "writer", "Succeeded")
+	pv := k.JSONPath(t, "{.spec.volumeName}", "pvc", "data")
+	path := k.JSONPath(t, "{.spec.local.path}{.spec.hostPath.path}", "pv", pv)
+	if b, err := os.ReadFile(filepath.Join(path, "sub", "file")); err != nil || strings.TrimSpace(string(b)) != "persisted" {
+		t.Errorf("the volume's directory %s holds %q (%v), want persisted", path, b, err)
+	}
+	// A second pod mounts a subPath of the claim, read-only.
+	k.Apply(t, "create", `
+apiVersion: v1
+kind: Pod
+metadata: {name: reader}
+spec:
+  restartPolicy: Never
+  volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]
+  containers:
+  - name: c
+    image: busybox
+    command: [sh, -c, 'test "$(cat /in/file)" = persisted && ! touch /in/new 2>/dev/null']
+    volumeMounts: [{name: data, mountPath: /in, subPath: sub, readOnly: true}]
+`)
+	waitPodPhase(t, k, "reader", "Succeeded")
+}
