@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -177,19 +178,30 @@ func probeGrace(pod *corev1.Pod, p *corev1.Probe) time.Duration {
 	return podGrace(pod)
 }
 
-// killRunning stops every running container of the sandbox (in parallel,
-// each through killContainer with grace).
+// killRunning stops every running container of the sandbox through
+// killContainer, as upstream orders it: the app and regular init
+// containers in parallel, given grace, then the sidecars one at a time,
+// last first, with what remains of grace.
 func (k *Kubelet) killRunning(ctx context.Context, pod *corev1.Pod, sandboxID string, grace time.Duration) error {
 	list, err := k.runtime.ListContainers(ctx, &runtimeapi.ContainerFilter{PodSandboxId: sandboxID})
 	if err != nil {
 		return err
 	}
+	start := k.clock.Now()
+	sidecars := map[string]string{} // name → ID
 	errs := make([]error, len(list))
 	done := make(chan struct{}, len(list))
 	n := 0
 	for i, c := range list {
 		if c.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
 			continue
+		}
+		name := c.Labels[labelContainerName]
+		if pod != nil {
+			if slices.ContainsFunc(pod.Spec.InitContainers, func(c corev1.Container) bool { return c.Name == name && isSidecar(&c) }) {
+				sidecars[name] = c.Id
+				continue
+			}
 		}
 		n++
 		go func() {
@@ -198,11 +210,18 @@ func (k *Kubelet) killRunning(ctx context.Context, pod *corev1.Pod, sandboxID st
 				errs[i] = k.runtime.StopContainer(ctx, c.Id, grace)
 				return
 			}
-			errs[i] = k.killContainer(ctx, pod, c.Labels[labelContainerName], c.Id, grace, "")
+			errs[i] = k.killContainer(ctx, pod, name, c.Id, grace, "")
 		}()
 	}
 	for range n {
 		<-done
+	}
+	for i := len(pod.Spec.InitContainers) - 1; pod != nil && i >= 0; i-- {
+		name := pod.Spec.InitContainers[i].Name
+		if id, ok := sidecars[name]; ok {
+			left := max(grace-k.clock.Since(start), minGrace)
+			errs = append(errs, k.killContainer(ctx, pod, name, id, left, ""))
+		}
 	}
 	return errors.Join(errs...)
 }

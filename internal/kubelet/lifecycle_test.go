@@ -505,3 +505,90 @@ func TestSidecarInitContainer(t *testing.T) {
 		t.Errorf("running %v phase %s; want nothing running, Succeeded", h.runningNames(t), pod.Status.Phase)
 	}
 }
+
+func TestDeletionStopsSidecarsLast(t *testing.T) {
+	t.Parallel()
+	h, l := newLifecycleHarness(t)
+	always := corev1.ContainerRestartPolicyAlways
+	hook := func(cmd string) *corev1.Lifecycle {
+		return &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{cmd}}}}
+	}
+	h.create(t, podWith(corev1.RestartPolicyAlways, func(s *corev1.PodSpec) {
+		s.InitContainers = []corev1.Container{
+			{Name: "side1", Image: "busybox", RestartPolicy: &always, Lifecycle: hook("side1-stop")},
+			{Name: "side2", Image: "busybox", RestartPolicy: &always, Lifecycle: hook("side2-stop")},
+		}
+		s.Containers[0].Lifecycle = hook("web-stop")
+	}))
+	h.sync(t)
+	if got := h.runningNames(t); !slices.Equal(got, []string{"side1", "side2", "web"}) {
+		t.Fatalf("running %v", got)
+	}
+	ctx := context.Background()
+	pod, _ := h.client.CoreV1().Pods("default").Get(ctx, "web", metav1.GetOptions{})
+	now := metav1.NewTime(h.clock.Now())
+	pod.DeletionTimestamp, pod.DeletionGracePeriodSeconds = &now, new(int64(30))
+	if _, err := h.k.syncPod(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	h.k.tasks.wait()
+	if want := []string{"web-stop", "side2-stop", "side1-stop"}; !slices.Equal(l.cmds, want) {
+		t.Errorf("preStop hooks ran %v, want %v (app first, then sidecars last first)", l.cmds, want)
+	}
+}
+
+func TestComputePodStatusConditions(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	t1 := t0.Add(time.Minute)
+	running := &runtimeapi.ContainerStatus{Id: "c1", State: runtimeapi.ContainerState_CONTAINER_RUNNING, StartedAt: t0.UnixNano()}
+	pod := testPod(corev1.RestartPolicyAlways, corev1.PullIfNotPresent)
+	pod.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: "example.com/gate"}}
+	obs := podObservation{runtimeName: "fakecri", sandboxReady: true,
+		containers: map[string]containerObservation{"web": {current: running, started: true, ready: true}}}
+
+	st := computePodStatus(pod, obs, t0)
+	if c := findCondition(st.Conditions, corev1.PodReady); c.Status != corev1.ConditionFalse || c.Reason != "ReadinessGatesNotReady" ||
+		c.Message != `corresponding condition of pod readiness gate "example.com/gate" does not exist.` {
+		t.Errorf("Ready without the gate's condition: %+v", c)
+	}
+	if c := findCondition(st.Conditions, corev1.ContainersReady); c.Status != corev1.ConditionTrue {
+		t.Errorf("ContainersReady %+v", c)
+	}
+	// Another component sets the gate's condition: it is kept, and Ready
+	// turns True at t1 while the other conditions keep their times.
+	pod.Status = st
+	pod.Status.Conditions = append(pod.Status.Conditions, corev1.PodCondition{Type: "example.com/gate", Status: corev1.ConditionTrue})
+	st = computePodStatus(pod, obs, t1)
+	if c := findCondition(st.Conditions, "example.com/gate"); c.Status != corev1.ConditionTrue {
+		t.Errorf("the gate's condition was dropped: %+v", st.Conditions)
+	}
+	if c := findCondition(st.Conditions, corev1.PodReady); c.Status != corev1.ConditionTrue || !c.LastTransitionTime.Time.Equal(t1) {
+		t.Errorf("Ready %+v, want True since t1", c)
+	}
+	if c := findCondition(st.Conditions, corev1.ContainersReady); !c.LastTransitionTime.Time.Equal(t0) {
+		t.Errorf("ContainersReady moved to %v, want kept at t0", c.LastTransitionTime)
+	}
+	// Not ready any more: the container is listed.
+	obs.containers["web"] = containerObservation{current: running, started: true}
+	pod.Status = st
+	st = computePodStatus(pod, obs, t1)
+	if c := findCondition(st.Conditions, corev1.ContainersReady); c.Reason != "ContainersNotReady" || c.Message != "containers with unready status: [web]" {
+		t.Errorf("ContainersReady %+v", c)
+	}
+	// A phase's reason and message stay with it.
+	pod.Status = st
+	pod.Status.Reason, pod.Status.Message = "Why", "because"
+	if st = computePodStatus(pod, obs, t1); st.Reason != "Why" || st.Message != "because" {
+		t.Errorf("reason %q message %q, want kept", st.Reason, st.Message)
+	}
+}
+
+func findCondition(conds []corev1.PodCondition, typ corev1.PodConditionType) corev1.PodCondition {
+	for _, c := range conds {
+		if c.Type == typ {
+			return c
+		}
+	}
+	return corev1.PodCondition{}
+}

@@ -160,3 +160,14 @@ func TestGRPCProbe(t *testing.T) {
 		t.Fatalf("not serving: %v %q %v", res, out, err)
 	}
 }
+
+func TestHTTPSProbeSkipsVerification(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	host, port := hostPort(t, srv.Listener.Addr().String())
+	h := &corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Scheme: corev1.URISchemeHTTPS, Path: "/", Port: intstr.FromInt32(int32(port))}}
+	if res, out, err := (&Runner{}).Run(context.Background(), h, time.Second, Target{PodIP: host}); res != Success || err != nil {
+		t.Fatalf("https probe: %v %q %v", res, out, err)
+	}
+}
