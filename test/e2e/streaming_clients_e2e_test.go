@@ -88,6 +88,32 @@ spec:
 		})
 	}
 
+	// A terminal's size reaches the container, through either protocol.
+	for name, newExec := range executors {
+		t.Run("resize/"+name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			q := url.Values{"container": {"sh"}, "stdout": {"true"}, "tty": {"true"},
+				"command": {"sh", "-c", `for i in $(seq 100); do s=$(stty size 2>/dev/null); [ "$s" = "33 101" ] && break; sleep 0.1; done; echo "size $s"`}}
+			u, err := url.Parse(base + "exec?" + q.Encode())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ex, err := newExec(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stdout bytes.Buffer
+			sizes := &fixedSizes{sizes: []remotecommand.TerminalSize{{Width: 101, Height: 33}}}
+			if err := ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &stdout, Tty: true, TerminalSizeQueue: sizes}); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.TrimSpace(stdout.String()); got != "size 33 101" {
+				t.Errorf("terminal size in the container: %q, want size 33 101", got)
+			}
+		})
+	}
+
 	pfURL, err := url.Parse(base + "portforward")
 	if err != nil {
 		t.Fatal(err)
@@ -155,4 +181,18 @@ func checkForward(t *testing.T, port int, newPF func(stop, ready chan struct{}, 
 	if resp.StatusCode != http.StatusOK || len(bytes.TrimSpace(b)) == 0 {
 		t.Errorf("GET /hostname through the forward: %s %q", resp.Status, b)
 	}
+}
+
+// fixedSizes yields its sizes, then nil (no more resizes).
+type fixedSizes struct {
+	sizes []remotecommand.TerminalSize
+}
+
+func (f *fixedSizes) Next() *remotecommand.TerminalSize {
+	if len(f.sizes) == 0 {
+		return nil
+	}
+	s := f.sizes[0]
+	f.sizes = f.sizes[1:]
+	return &s
 }

@@ -112,6 +112,15 @@ func TestStreamingLogs(t *testing.T) {
 			t.Errorf("kubectl logs --limit-bytes=6 = %q", out)
 		}
 	})
+	t.Run("node proxy", func(t *testing.T) {
+		if out := k.OK(t, "get", "--raw", "/api/v1/nodes/"+n.Node+"/proxy/healthz"); out != "ok" {
+			t.Errorf("node proxy /healthz = %q", out)
+		}
+		out := k.OK(t, "get", "--raw", "/api/v1/nodes/"+n.Node+"/proxy/containerLogs/"+n.Namespace+"/logs/main?tailLines=1")
+		if out != "three\n" {
+			t.Errorf("node proxy /containerLogs?tailLines=1 = %q", out)
+		}
+	})
 	t.Run("follow and since", func(t *testing.T) {
 		// Lines logged from now on, and only those, are shown by
 		// --since-time and --since.
