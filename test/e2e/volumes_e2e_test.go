@@ -369,3 +369,53 @@ spec:
 `)
 	waitPodPhase(t, k, "reader", "Succeeded")
 }
+
+// TestVolumeDownwardAPIAndProjected: a downwardAPI volume holds the pod's
+// labels and follows `kubectl label`; a projected volume joins a
+// ConfigMap, a Secret and downward API fields in one directory.
+func TestVolumeDownwardAPIAndProjected(t *testing.T) {
+	n := sharedNode(t)
+	k := n.Kubectl
+	out := outDir(t)
+	k.OK(t, "create", "configmap", "cfg", "--from-literal=color=blue")
+	k.OK(t, "create", "secret", "generic", "sec", "--from-literal=token=s3cret")
+	k.Apply(t, "create", fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata:
+  name: downward
+  labels: {app: downward, tier: back}
+spec:
+  volumes:
+  - name: info
+    downwardAPI:
+      items:
+      - {path: labels, fieldRef: {fieldPath: metadata.labels}}
+      - {path: name, fieldRef: {fieldPath: metadata.name}}
+      - {path: mem, resourceFieldRef: {containerName: c, resource: limits.memory, divisor: 1Mi}}
+  - name: all
+    projected:
+      sources:
+      - configMap: {name: cfg, items: [{key: color, path: cfg/color}]}
+      - secret: {name: sec}
+      - downwardAPI: {items: [{path: ns, fieldRef: {fieldPath: metadata.namespace}}]}
+  - {name: out, hostPath: {path: %s, type: Directory}}
+  containers:
+  - name: c
+    image: busybox
+    resources: {limits: {memory: 48Mi}}
+    command: [sh, -c, 'while true; do cp /info/labels /out/labels.tmp; mv /out/labels.tmp /out/labels; cat /info/name /info/mem /all/cfg/color /all/token /all/ns > /out/rest.tmp; echo >> /out/rest.tmp; mv /out/rest.tmp /out/rest; sleep 0.5; done']
+    volumeMounts:
+    - {name: info, mountPath: /info}
+    - {name: all, mountPath: /all}
+    - {name: out, mountPath: /out}
+`, out))
+	waitHostFile(t, filepath.Join(out, "labels"), "the labels", 90*time.Second,
+		func(s string) bool { return s == "app=\"downward\"\ntier=\"back\"" })
+	if b, _ := os.ReadFile(filepath.Join(out, "rest")); string(b) != "downward48blues3cret"+k.Namespace+"\n" {
+		t.Errorf("name, memory limit, color, token and namespace = %q", b)
+	}
+	k.OK(t, "label", "pod", "downward", "tier=front", "--overwrite")
+	waitHostFile(t, filepath.Join(out, "labels"), "the new labels", 90*time.Second,
+		func(s string) bool { return s == "app=\"downward\"\ntier=\"front\"" })
+}
