@@ -216,7 +216,10 @@ func (k *Kubelet) killRunning(ctx context.Context, pod *corev1.Pod, sandboxID st
 	for range n {
 		<-done
 	}
-	for i := len(pod.Spec.InitContainers) - 1; pod != nil && i >= 0; i-- {
+	if pod == nil {
+		return errors.Join(errs...)
+	}
+	for i := len(pod.Spec.InitContainers) - 1; i >= 0; i-- {
 		name := pod.Spec.InitContainers[i].Name
 		if id, ok := sidecars[name]; ok {
 			left := max(grace-k.clock.Since(start), minGrace)
