@@ -35,6 +35,7 @@ import (
 	"github.com/skiff/skiff/internal/controller/rootcacert"
 	"github.com/skiff/skiff/internal/controller/serviceaccount"
 	"github.com/skiff/skiff/internal/controller/statefulset"
+	"github.com/skiff/skiff/internal/controller/tokencleaner"
 	"github.com/skiff/skiff/internal/controller/ttlafterfinished"
 )
 
@@ -119,6 +120,7 @@ func (s *Server) controllers() []controller.Descriptor {
 		disruption.Descriptor(),
 		csrapproving.Descriptor(),
 		csrsigning.Descriptor(s.signClient),
+		tokencleaner.Descriptor(),
 		resourcequota.Descriptor(),
 	}
 }

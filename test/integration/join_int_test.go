@@ -157,6 +157,22 @@ func TestJoinIssuesNodeCertificate(t *testing.T) {
 		t.Errorf("renewed certificate: %v", err)
 	}
 
+	// Expired tokens are deleted by the token cleaner; the server's own
+	// token never expires.
+	old, _ := bootstraptoken.Generate("")
+	if _, err := admin.CoreV1().Secrets("kube-system").Create(ctx, bootstraptoken.Secret(old, bootstraptoken.SecretOptions{
+		Expires: time.Now().Add(-time.Minute),
+	}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, wait, "the expired token's secret is deleted", func() (bool, error) {
+		_, err := admin.CoreV1().Secrets("kube-system").Get(ctx, bootstraptoken.SecretName(old.ID), metav1.GetOptions{})
+		return apierrors.IsNotFound(err), err
+	})
+	if _, err := admin.CoreV1().Secrets("kube-system").Get(ctx, bootstraptoken.SecretName(tok.ID), metav1.GetOptions{}); err != nil {
+		t.Errorf("the server's token secret: %v", err)
+	}
+
 	s.Restart()
 	if again := serverToken(t, s); again != tok {
 		t.Errorf("token changed across restart: %s → %s", tok.ID, again.ID)
