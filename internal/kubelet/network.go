@@ -6,6 +6,7 @@ import (
 	"context"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -288,4 +289,91 @@ func (k *Kubelet) podIPs(ctx context.Context, pod *corev1.Pod, sandboxID string)
 		k.net.mu.Unlock()
 	}
 	return ips
+}
+
+// etcHosts is where containers see the pod's hosts file.
+const etcHosts = "/etc/hosts"
+
+// clusterDomain is the DNS domain of Services in the FQDN of a pod with a
+// subdomain. TODO(helper A): take --cluster-domain once the agent learns
+// it with cluster DNS.
+const clusterDomain = "cluster.local"
+
+// hostsFile returns the kubelet-managed /etc/hosts of pod, as upstream
+// writes it: for a pod with its own network, localhost entries, then the
+// pod's IPs with its hostname (and FQDN when spec.subdomain is set); for
+// a host-network pod, the node's own hosts file. Both end with
+// spec.hostAliases. It is pure.
+func hostsFile(pod *corev1.Pod, podIPs []string, nodeHosts []byte) []byte {
+	var b bytes.Buffer
+	if pod.Spec.HostNetwork {
+		b.WriteString("# Kubernetes-managed hosts file (host network).\n")
+		b.Write(nodeHosts)
+		if len(nodeHosts) > 0 && nodeHosts[len(nodeHosts)-1] != '\n' {
+			b.WriteByte('\n')
+		}
+	} else {
+		b.WriteString("# Kubernetes-managed hosts file.\n")
+		b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+		b.WriteString("fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n")
+		host := podHostname(pod)
+		names := host
+		if pod.Spec.Subdomain != "" {
+			names = host + "." + pod.Spec.Subdomain + "." + pod.Namespace + ".svc." + clusterDomain + "\t" + host
+		}
+		for _, ip := range podIPs {
+			b.WriteString(ip + "\t" + names + "\n")
+		}
+	}
+	if len(pod.Spec.HostAliases) > 0 {
+		b.WriteString("\n# Entries added by HostAliases.\n")
+		for _, a := range pod.Spec.HostAliases {
+			b.WriteString(a.IP + "\t" + strings.Join(a.Hostnames, "\t") + "\n")
+		}
+	}
+	return b.Bytes()
+}
+
+// mountsPath reports whether c mounts something at path itself.
+func mountsPath(c *corev1.Container, path string) bool {
+	for _, m := range c.VolumeMounts {
+		if m.MountPath == path {
+			return true
+		}
+	}
+	return false
+}
+
+// etcHostsMount writes pod's hosts file into its pod directory (dir) and
+// returns the mount of it at /etc/hosts for container c, or nil when c
+// mounts /etc/hosts itself or the pod's IPs are not known yet.
+func (k *Kubelet) etcHostsMount(pod *corev1.Pod, c *corev1.Container, podIPs []string, dir string) (*runtimeapi.Mount, error) {
+	if mountsPath(c, etcHosts) || len(podIPs) == 0 {
+		return nil, nil
+	}
+	var node []byte
+	if pod.Spec.HostNetwork {
+		b, err := os.ReadFile(etcHosts)
+		if err != nil && !os.IsNotExist(err) {
+			return nil, err
+		}
+		node = b
+	}
+	content := hostsFile(pod, podIPs, node)
+	path := filepath.Join(dir, "etc-hosts")
+	if old, err := os.ReadFile(path); err != nil || !bytes.Equal(old, content) {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, err
+		}
+		// Written aside and renamed: a container starting meanwhile never
+		// sees half a file.
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, content, 0o644); err != nil {
+			return nil, err
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return nil, err
+		}
+	}
+	return &runtimeapi.Mount{ContainerPath: etcHosts, HostPath: path}, nil
 }

@@ -2,6 +2,8 @@ package kubelet
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -189,5 +191,58 @@ func TestSyncPodNetworkModes(t *testing.T) {
 				t.Errorf("podIP %q podIPs %v, want %q", pod.Status.PodIP, pod.Status.PodIPs, wantIP)
 			}
 		})
+	}
+}
+
+func TestHostsFile(t *testing.T) {
+	aliases := []corev1.HostAlias{{IP: "10.1.2.3", Hostnames: []string{"foo.local", "bar.local"}}}
+	for _, tc := range []struct {
+		name string
+		pod  *corev1.Pod
+		ips  []string
+		want string
+	}{
+		{name: "pod network", pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns"}}, ips: []string{"10.42.0.5"},
+			want: "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
+				"fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n" +
+				"10.42.0.5\tweb\n"},
+		{name: "subdomain and aliases", ips: []string{"10.42.0.6", "fd00::6"},
+			pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "db-0", Namespace: "ns"}, Spec: corev1.PodSpec{Hostname: "db", Subdomain: "dbs", HostAliases: aliases}},
+			want: "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
+				"fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n" +
+				"10.42.0.6\tdb.dbs.ns.svc.cluster.local\tdb\nfd00::6\tdb.dbs.ns.svc.cluster.local\tdb\n" +
+				"\n# Entries added by HostAliases.\n10.1.2.3\tfoo.local\tbar.local\n"},
+		{name: "host network", ips: []string{"192.0.2.2"},
+			pod:  &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "h"}, Spec: corev1.PodSpec{HostNetwork: true, HostAliases: aliases}},
+			want: "# Kubernetes-managed hosts file (host network).\n127.0.0.1 localhost node\n\n# Entries added by HostAliases.\n10.1.2.3\tfoo.local\tbar.local\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := string(hostsFile(tc.pod, tc.ips, []byte("127.0.0.1 localhost node")))
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestEtcHostsMount(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "pod")
+	k := &Kubelet{}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web"}}
+	c := &corev1.Container{Name: "c"}
+	if m, err := k.etcHostsMount(pod, c, nil, dir); err != nil || m != nil {
+		t.Errorf("without pod IPs: %v, %v; want no mount", m, err)
+	}
+	m, err := k.etcHostsMount(pod, c, []string{"10.42.0.5"}, dir)
+	if err != nil || m == nil || m.ContainerPath != "/etc/hosts" {
+		t.Fatalf("mount %v, %v", m, err)
+	}
+	b, err := os.ReadFile(m.HostPath)
+	if err != nil || !strings.HasSuffix(string(b), "10.42.0.5\tweb\n") {
+		t.Errorf("hosts file %q, %v", b, err)
+	}
+	own := &corev1.Container{Name: "own", VolumeMounts: []corev1.VolumeMount{{Name: "h", MountPath: "/etc/hosts"}}}
+	if m, err := k.etcHostsMount(pod, own, []string{"10.42.0.5"}, dir); err != nil || m != nil {
+		t.Errorf("container mounting /etc/hosts itself: %v, %v; want no mount", m, err)
 	}
 }

@@ -127,7 +127,8 @@ func TestPodNetworkWeb(t *testing.T) {
 
 // TestPodNetworkLocalhost runs two containers of one pod that talk over
 // localhost (they share the pod's network namespace); the pod's hostname
-// is its name and its resolv.conf carries the node's nameservers.
+// is its name, its resolv.conf carries the node's nameservers and its
+// /etc/hosts, written by the kubelet, maps its IP to its name.
 func TestPodNetworkLocalhost(t *testing.T) {
 	n := sharedNode(t)
 	k := n.Kubectl
@@ -145,9 +146,9 @@ spec:
   - name: client
     image: busybox
     imagePullPolicy: IfNotPresent
-    command: ["sh", "-c", "until wget -qO- http://localhost:8080/hostname 2>/dev/null; do sleep 0.2; done; echo; echo hostname=$(hostname); cat /etc/resolv.conf; sleep 3600"]
+    command: ["sh", "-c", "until wget -qO- http://localhost:8080/hostname 2>/dev/null; do sleep 0.2; done; echo; echo hostname=$(hostname); cat /etc/resolv.conf /etc/hosts; sleep 3600"]
 `)
-	waitRunning(t, ctx, k, "pair")
+	ip := waitRunning(t, ctx, k, "pair")
 	var logs string
 	waitKubectl(t, ctx, k, "client's log", func(out string) bool {
 		logs = out
@@ -155,6 +156,9 @@ spec:
 	}, "logs", "pair", "-c", "client")
 	if !strings.Contains("\n"+logs, "\npair\n") || !strings.Contains(logs, "hostname=pair\n") {
 		t.Errorf("client's log (want the server's answer over localhost and the hostname pair):\n%s", logs)
+	}
+	if !strings.Contains(logs, "# Kubernetes-managed hosts file.\n") || !strings.Contains(logs, "\n"+ip+"\tpair\n") {
+		t.Errorf("pod /etc/hosts lacks the kubelet's header or %s\tpair:\n%s", ip, logs)
 	}
 	for _, ns := range hostNameservers(t) {
 		if !strings.Contains(logs, "nameserver "+ns) {
