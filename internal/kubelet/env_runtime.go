@@ -50,7 +50,9 @@ func (k *Kubelet) setUpVolumes(ctx context.Context, pod *corev1.Pod) bool {
 	}
 	_, errs := k.volumes.SetUp(ctx, pod)
 	for _, err := range errs {
-		k.recorder.Event(pod, corev1.EventTypeWarning, eventFailedMount, err.Error())
+		if k.volumes.ShouldReport(pod.UID, err.Error()) {
+			k.recorder.Event(pod, corev1.EventTypeWarning, eventFailedMount, err.Error())
+		}
 	}
 	return len(errs) == 0
 }
@@ -69,7 +71,7 @@ func (k *Kubelet) cleanupVolumes(uids map[types.UID]bool) {
 // records it.
 func (k *Kubelet) resolveContainerConfig(ctx context.Context, pod *corev1.Pod, c *corev1.Container, sandboxID, image string, attempt int32) (*runtimeapi.ContainerConfig, error) {
 	cfg, err := k.resolveEnvAndMounts(ctx, pod, c, sandboxID, image, attempt)
-	if err != nil {
+	if err != nil && k.volumes.ShouldReport(pod.UID, c.Name+": "+err.Error()) {
 		k.containerEvent(pod, c.Name, corev1.EventTypeWarning, eventFailed, "Error: %v", err)
 	}
 	return cfg, err
@@ -91,7 +93,9 @@ func (k *Kubelet) resolveEnvAndMounts(ctx context.Context, pod *corev1.Pod, c *c
 		allocatable: k.nodeAllocatable(),
 	})
 	for _, w := range res.warnings {
-		k.recorder.Event(pod, corev1.EventTypeWarning, reasonInvalidEnvVarNames, w)
+		if k.volumes.ShouldReport(pod.UID, w) {
+			k.recorder.Event(pod, corev1.EventTypeWarning, reasonInvalidEnvVarNames, w)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -103,6 +107,13 @@ func (k *Kubelet) resolveEnvAndMounts(ctx context.Context, pod *corev1.Pod, c *c
 	mounts, err := volume.Mounts(c, k.volumes.Volumes(pod.UID), func(s string) string { return expandVars(s, vars) })
 	if err != nil {
 		return nil, err
+	}
+	hosts, err := k.etcHostsMount(pod, c, k.podIPs(ctx, pod, sandboxID), k.volumes.PodDir(pod.UID))
+	if err != nil {
+		return nil, fmt.Errorf("write the pod's hosts file: %w", err)
+	}
+	if hosts != nil {
+		mounts = append(mounts, hosts)
 	}
 	return containerConfig(pod, c, image, attempt, res.env, mounts), nil
 }

@@ -102,6 +102,8 @@ type Manager struct {
 	tokens map[types.UID]map[string]cachedToken
 	// last is each pod's volumes as its last SetUp prepared them.
 	last map[types.UID]map[string]HostVolume
+	// reported is when each failure message of a pod was last reported.
+	reported map[types.UID]map[string]time.Time
 }
 
 type cachedToken struct {
@@ -124,11 +126,12 @@ func New(cfg Config) (*Manager, error) {
 		cfg.Logger = slog.Default()
 	}
 	return &Manager{
-		cfg:    cfg,
-		log:    cfg.Logger.With("component", "volume"),
-		setUp:  map[types.UID]time.Time{},
-		tokens: map[types.UID]map[string]cachedToken{},
-		last:   map[types.UID]map[string]HostVolume{},
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "volume"),
+		setUp:    map[types.UID]time.Time{},
+		tokens:   map[types.UID]map[string]cachedToken{},
+		last:     map[types.UID]map[string]HostVolume{},
+		reported: map[types.UID]map[string]time.Time{},
 	}, nil
 }
 
@@ -380,6 +383,7 @@ func (m *Manager) TearDown(uid types.UID) error {
 	delete(m.setUp, uid)
 	delete(m.tokens, uid)
 	delete(m.last, uid)
+	delete(m.reported, uid)
 	m.mu.Unlock()
 	dir := m.PodDir(uid)
 	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
@@ -400,6 +404,28 @@ func (m *Manager) TearDown(uid types.UID) error {
 		return fmt.Errorf("tear down volumes of pod %s: %w", uid, err)
 	}
 	return nil
+}
+
+// ReportInterval is how often the same failure of a pod is reported
+// again: pods are synced every second, and an event each time would only
+// bump its count.
+const ReportInterval = 30 * time.Second
+
+// ShouldReport reports whether msg, a failure of the pod with uid, is due
+// to be reported (as an event): not reported within ReportInterval.
+func (m *Manager) ShouldReport(uid types.UID, msg string) bool {
+	now := m.cfg.Clock.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	last, ok := m.reported[uid][msg]
+	if ok && now.Sub(last) < ReportInterval {
+		return false
+	}
+	if m.reported[uid] == nil {
+		m.reported[uid] = map[string]time.Time{}
+	}
+	m.reported[uid][msg] = now
+	return true
 }
 
 // orphanAge is how long after its last SetUp a pod's directory is safe

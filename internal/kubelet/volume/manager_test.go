@@ -523,3 +523,33 @@ func TestFieldAndResourceValues(t *testing.T) {
 		t.Error("limits.gpu accepted")
 	}
 }
+
+func TestShouldReport(t *testing.T) {
+	t.Parallel()
+	m, _, clk := newTestManager(t, &fakeObjects{})
+	steps := []struct {
+		uid     types.UID
+		msg     string
+		advance time.Duration
+		want    bool
+	}{
+		{"a", "boom", 0, true},
+		{"a", "boom", time.Second, false},
+		{"a", "other", 0, true},
+		{"b", "boom", 0, true},
+		{"a", "boom", ReportInterval, true},
+		{"a", "boom", time.Second, false},
+	}
+	for i, s := range steps {
+		clk.Step(s.advance)
+		if got := m.ShouldReport(s.uid, s.msg); got != s.want {
+			t.Errorf("step %d: ShouldReport(%s, %s) = %v, want %v", i, s.uid, s.msg, got, s.want)
+		}
+	}
+	if err := m.TearDown("a"); err != nil {
+		t.Fatal(err)
+	}
+	if !m.ShouldReport("a", "boom") {
+		t.Error("a torn down pod's failures are still remembered")
+	}
+}
