@@ -49,6 +49,18 @@
 // pod-manifests directory (package staticpod), run like API pods, and are
 // reflected in the API as mirror pods carrying their status (static.go).
 //
+// Volumes (package volume) are set up before the sandbox and again at
+// every sync, under PodsDir/<uid>/volumes as upstream lays them out: a
+// volume that fails keeps the pod in ContainerCreating with a FailedMount
+// event, and configMap, secret, downwardAPI and projected files are
+// rewritten atomically when their sources change (ConfigMaps and Secrets
+// are fetched with a few seconds' cache). A container's environment
+// (env.go: values with $(VAR) expansion, downward API fields and
+// resources, ConfigMap and Secret keys, envFrom, the service link
+// variables) and mounts are resolved when it is created; a missing
+// reference keeps it waiting in CreateContainerConfigError. Volumes are
+// unmounted and removed with the pod.
+//
 // Only internal/agent constructs a Kubelet. Its methods are safe for
 // concurrent use; Run starts goroutines that end when its context does.
 package kubelet
