@@ -15,6 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 )
@@ -194,11 +195,7 @@ func (m *Manager) setUpVolume(ctx context.Context, pod *corev1.Pod, v *corev1.Vo
 		case corev1.StorageMediumDefault:
 			return HostVolume{Path: dir}, m.makeDir(dir, 0o777, false, 0)
 		case corev1.StorageMediumMemory:
-			var size int64
-			if l := v.EmptyDir.SizeLimit; l != nil {
-				size = l.Value()
-			}
-			return HostVolume{Path: dir}, m.makeDir(dir, 0o777, true, size)
+			return HostVolume{Path: dir}, m.makeDir(dir, 0o777, true, m.memoryVolumeSize(pod, v.EmptyDir.SizeLimit))
 		}
 		return HostVolume{}, fmt.Errorf("unsupported emptyDir medium %q", v.EmptyDir.Medium)
 
@@ -253,6 +250,49 @@ func (m *Manager) setUpVolume(ctx context.Context, pod *corev1.Pod, v *corev1.Vo
 		return m.claimVolume(ctx, pod, v.PersistentVolumeClaim)
 	}
 	return HostVolume{}, errors.New("unsupported volume type")
+}
+
+// memoryVolumeSize is the size of a memory-backed emptyDir, as upstream
+// sizes it: the node's allocatable memory, or less the pod's memory limit
+// (when every container has one), or less the volume's sizeLimit.
+func (m *Manager) memoryVolumeSize(pod *corev1.Pod, sizeLimit *resource.Quantity) int64 {
+	size := int64(0)
+	if q, ok := m.allocatable()[corev1.ResourceMemory]; ok {
+		size = q.Value()
+	}
+	if limit := podMemoryLimit(pod); limit > 0 && (size == 0 || limit < size) {
+		size = limit
+	}
+	if sizeLimit != nil && sizeLimit.Value() > 0 && (size == 0 || sizeLimit.Value() < size) {
+		size = sizeLimit.Value()
+	}
+	return size
+}
+
+// podMemoryLimit is the memory limit of the pod's cgroup: the sum of its
+// containers' limits, at least the largest init container's, or 0 when a
+// container has none.
+func podMemoryLimit(pod *corev1.Pod) int64 {
+	var sum, initMax int64
+	for _, c := range pod.Spec.Containers {
+		q, ok := c.Resources.Limits[corev1.ResourceMemory]
+		if !ok || q.IsZero() {
+			return 0
+		}
+		sum += q.Value()
+	}
+	for _, c := range pod.Spec.InitContainers {
+		q, ok := c.Resources.Limits[corev1.ResourceMemory]
+		if !ok || q.IsZero() {
+			return 0
+		}
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			sum += q.Value() // a sidecar runs beside the app containers
+		} else if q.Value() > initMax {
+			initMax = q.Value()
+		}
+	}
+	return max(sum, initMax)
 }
 
 // makeDir makes dir with mode perm, on a tmpfs of size when tmpfs says

@@ -553,3 +553,39 @@ func TestShouldReport(t *testing.T) {
 		t.Error("a torn down pod's failures are still remembered")
 	}
 }
+
+func TestMemoryVolumeSize(t *testing.T) {
+	t.Parallel()
+	m, _, _ := newTestManager(t, &fakeObjects{}) // 8Gi allocatable
+	q := func(s string) *resource.Quantity { v := resource.MustParse(s); return &v }
+	limits := func(mem string) corev1.ResourceRequirements {
+		if mem == "" {
+			return corev1.ResourceRequirements{}
+		}
+		return corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(mem)}}
+	}
+	for _, tc := range []struct {
+		name      string
+		app, init []string
+		sizeLimit *resource.Quantity
+		want      int64
+	}{
+		{"node allocatable", []string{""}, nil, nil, 8 << 30},
+		{"pod limit", []string{"64Mi", "32Mi"}, nil, nil, 96 << 20},
+		{"one container without limit", []string{"64Mi", ""}, nil, nil, 8 << 30},
+		{"init container larger", []string{"64Mi"}, []string{"128Mi"}, nil, 128 << 20},
+		{"sizeLimit smaller", []string{"64Mi"}, nil, q("16Mi"), 16 << 20},
+		{"sizeLimit larger than the pod's", []string{"64Mi"}, nil, q("1Gi"), 64 << 20},
+	} {
+		pod := &corev1.Pod{}
+		for _, l := range tc.app {
+			pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Resources: limits(l)})
+		}
+		for _, l := range tc.init {
+			pod.Spec.InitContainers = append(pod.Spec.InitContainers, corev1.Container{Resources: limits(l)})
+		}
+		if got := m.memoryVolumeSize(pod, tc.sizeLimit); got != tc.want {
+			t.Errorf("%s: size = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
