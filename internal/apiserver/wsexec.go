@@ -1,8 +1,10 @@
 package apiserver
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -45,7 +47,9 @@ func (s *Server) translateExec(w http.ResponseWriter, r *http.Request, target *u
 		kind(p.stdout, wsstream.WriteChannel),
 		kind(p.stderr, wsstream.WriteChannel),
 		wsstream.WriteChannel,
-		kind(p.tty, wsstream.ReadChannel),
+		// Without a terminal the client never sends on the resize
+		// channel, so its end tells when the client has gone.
+		wsstream.ReadChannel,
 	}
 	conn := wsstream.NewConn(map[string]wsstream.ChannelProtocolConfig{
 		wsExecProtocol: {Binary: true, Channels: channels},
@@ -66,16 +70,24 @@ func (s *Server) translateExec(w http.ResponseWriter, r *http.Request, target *u
 	if p.stderr {
 		opts.Stderr = streams[remotecommandconsts.StreamStdErr]
 	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
 	if p.tty {
 		opts.TerminalSizeQueue = &sizeQueue{dec: json.NewDecoder(streams[remotecommandconsts.StreamResize])}
+	} else {
+		go func() {
+			_, _ = io.Copy(io.Discard, streams[remotecommandconsts.StreamResize]) // ends when the connection does
+			cancel() // the client has gone: nobody is left to see the output
+		}()
 	}
-	err = executor.StreamWithContext(r.Context(), opts)
+	err = executor.StreamWithContext(ctx, opts)
 	st := sessionStatus(err)
 	if err != nil && st.Reason != remotecommandconsts.NonZeroExitCodeReason {
 		s.log.Debug("Exec session failed", "node", node, "err", err)
 	}
 	b, _ := json.Marshal(st)                               // a Status always marshals
 	_, _ = streams[remotecommandconsts.StreamErr].Write(b) // the client may be gone
+	// The client waits for the server to close the connection.
 }
 
 // sessionStatus is the v4/v5 error-channel message for how a session
