@@ -77,7 +77,7 @@ func (s *Server) translateExec(w http.ResponseWriter, r *http.Request, target *u
 	} else {
 		go func() {
 			_, _ = io.Copy(io.Discard, streams[remotecommandconsts.StreamResize]) // ends when the connection does
-			cancel() // the client has gone: nobody is left to see the output
+			cancel()                                                              // the client has gone: nobody is left to see the output
 		}()
 	}
 	err = executor.StreamWithContext(ctx, opts)
