@@ -76,8 +76,10 @@ func (s *Server) translateExec(w http.ResponseWriter, r *http.Request, target *u
 		opts.TerminalSizeQueue = &sizeQueue{dec: json.NewDecoder(streams[remotecommandconsts.StreamResize])}
 	} else {
 		go func() {
-			_, _ = io.Copy(io.Discard, streams[remotecommandconsts.StreamResize]) // ends when the connection does
-			cancel()                                                              // the client has gone: nobody is left to see the output
+			// The copy ends when the connection does: the client has gone,
+			// and nobody is left to see the output.
+			_, _ = io.Copy(io.Discard, streams[remotecommandconsts.StreamResize])
+			cancel()
 		}()
 	}
 	err = executor.StreamWithContext(ctx, opts)
