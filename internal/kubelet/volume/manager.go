@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 )
@@ -247,7 +248,13 @@ func (m *Manager) setUpVolume(ctx context.Context, pod *corev1.Pod, v *corev1.Vo
 		return m.writeVolume(pod, pluginProjected, v.Name, true, files, now)
 
 	case v.PersistentVolumeClaim != nil:
-		return m.claimVolume(ctx, pod, v.PersistentVolumeClaim)
+		return m.claimVolume(ctx, pod, v.PersistentVolumeClaim, false)
+
+	case v.Ephemeral != nil:
+		// A generic ephemeral volume is the claim <pod>-<volume>, which
+		// must be the pod's own.
+		src := &corev1.PersistentVolumeClaimVolumeSource{ClaimName: pod.Name + "-" + v.Name}
+		return m.claimVolume(ctx, pod, src, true)
 	}
 	return HostVolume{}, errors.New("unsupported volume type")
 }
@@ -341,10 +348,14 @@ func (m *Manager) writeVolume(pod *corev1.Pod, plugin, name string, tmpfs bool, 
 
 // claimVolume returns the host path of the PersistentVolume bound to a
 // pod's claim: a local or hostPath volume.
-func (m *Manager) claimVolume(ctx context.Context, pod *corev1.Pod, src *corev1.PersistentVolumeClaimVolumeSource) (HostVolume, error) {
+func (m *Manager) claimVolume(ctx context.Context, pod *corev1.Pod, src *corev1.PersistentVolumeClaimVolumeSource, ephemeral bool) (HostVolume, error) {
 	claim, err := m.cfg.Objects.PersistentVolumeClaim(ctx, pod.Namespace, src.ClaimName)
 	if err != nil {
 		return HostVolume{}, fmt.Errorf("error processing PVC %s/%s: failed to fetch PVC from API server: %w", pod.Namespace, src.ClaimName, err)
+	}
+	if ephemeral && !metav1.IsControlledBy(claim, pod) {
+		return HostVolume{}, fmt.Errorf("error processing PVC %s/%s: PVC %s/%s was not created for pod %s/%s (pod is not owner)",
+			pod.Namespace, src.ClaimName, pod.Namespace, src.ClaimName, pod.Namespace, pod.Name)
 	}
 	if claim.Status.Phase != corev1.ClaimBound || claim.Spec.VolumeName == "" {
 		return HostVolume{}, fmt.Errorf("error processing PVC %s/%s: PVC is not bound", pod.Namespace, src.ClaimName)

@@ -383,9 +383,19 @@ func TestSetUpClaims(t *testing.T) {
 	claim := func(vol, name string, ro bool) corev1.Volume {
 		return corev1.Volume{Name: vol, VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: name, ReadOnly: ro}}}
 	}
-	pod := testPod(claim("a", "data", false), claim("b", "host", true), claim("c", "pending", false), claim("d", "gone", false))
+	objs.claims["web-eph"] = &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{{Kind: "Pod", Name: "web", UID: "uid-1", Controller: ptr(true)}}},
+		Spec:       corev1.PersistentVolumeClaimSpec{VolumeName: "pv-host"}, Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound},
+	}
+	objs.claims["web-stolen"] = &corev1.PersistentVolumeClaim{
+		Spec: corev1.PersistentVolumeClaimSpec{VolumeName: "pv-host"}, Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound},
+	}
+	ephemeral := func(vol string) corev1.Volume {
+		return corev1.Volume{Name: vol, VolumeSource: corev1.VolumeSource{Ephemeral: &corev1.EphemeralVolumeSource{}}}
+	}
+	pod := testPod(claim("a", "data", false), claim("b", "host", true), claim("c", "pending", false), claim("d", "gone", false), ephemeral("eph"), ephemeral("stolen"))
 	vols, errs := m.SetUp(context.Background(), pod)
-	if diff := cmp.Diff(map[string]HostVolume{"a": {Path: local}, "b": {Path: hostDir, ReadOnly: true}}, vols); diff != "" {
+	if diff := cmp.Diff(map[string]HostVolume{"a": {Path: local}, "b": {Path: hostDir, ReadOnly: true}, "eph": {Path: hostDir}}, vols); diff != "" {
 		t.Errorf("volumes (-want +got):\n%s", diff)
 	}
 	var msgs []string
@@ -395,6 +405,7 @@ func TestSetUpClaims(t *testing.T) {
 	want := []string{
 		`MountVolume.SetUp failed for volume "c" : error processing PVC ns/pending: PVC is not bound`,
 		`MountVolume.SetUp failed for volume "d" : error processing PVC ns/gone: failed to fetch PVC from API server: persistentvolumeclaims "gone" not found`,
+		`MountVolume.SetUp failed for volume "stolen" : error processing PVC ns/web-stolen: PVC ns/web-stolen was not created for pod ns/web (pod is not owner)`,
 	}
 	if diff := cmp.Diff(want, msgs); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)
