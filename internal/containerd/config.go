@@ -35,7 +35,9 @@ type Config struct {
 	// DefaultSandboxImage).
 	SandboxImage string
 	// CNIBinDir holds the CNI plugin binaries (default /usr/lib/cni, where
-	// Debian's containernetworking-plugins installs them).
+	// Debian's containernetworking-plugins installs them, or /opt/cni/bin,
+	// the upstream release's path, when only that one has the bridge
+	// plugin).
 	CNIBinDir string
 	// CNIConfDir holds the CNI network configs (default Root/cni/net.d).
 	// Without a config there, only host-network sandboxes can run.
@@ -75,7 +77,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.SandboxImage = DefaultSandboxImage
 	}
 	if cfg.CNIBinDir == "" {
-		cfg.CNIBinDir = "/usr/lib/cni"
+		cfg.CNIBinDir = findCNIBinDir("/usr/lib/cni", "/opt/cni/bin")
 	}
 	if cfg.CNIConfDir == "" {
 		cfg.CNIConfDir = filepath.Join(cfg.Root, "cni", "net.d")
@@ -99,6 +101,17 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("containerd: socket path %s.ttrpc is %d bytes, longer than %d", cfg.socket(), n, maxSocketPath)
 	}
 	return cfg, nil
+}
+
+// findCNIBinDir returns the first of dirs that holds the bridge plugin
+// (the one the agent's network needs), or dirs[0] when none does.
+func findCNIBinDir(dirs ...string) string {
+	for _, d := range dirs {
+		if st, err := os.Stat(filepath.Join(d, "bridge")); err == nil && !st.IsDir() {
+			return d
+		}
+	}
+	return dirs[0]
 }
 
 func (cfg Config) socket() string     { return filepath.Join(cfg.State, "containerd.sock") }

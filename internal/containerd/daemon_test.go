@@ -289,3 +289,28 @@ func TestTeardownKillsOrphans(t *testing.T) {
 		t.Errorf("mounts left under %s:\n%s", dir, mounts)
 	}
 }
+
+func TestFindCNIBinDir(t *testing.T) {
+	root := t.TempDir()
+	debian, opt := filepath.Join(root, "usr-lib-cni"), filepath.Join(root, "opt-cni-bin")
+	for _, d := range []string{debian, opt} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := findCNIBinDir(debian, opt); got != debian {
+		t.Errorf("no plugins anywhere: %s, want the first %s", got, debian)
+	}
+	if err := os.WriteFile(filepath.Join(opt, "bridge"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := findCNIBinDir(debian, opt); got != opt {
+		t.Errorf("bridge only in %s: got %s", opt, got)
+	}
+	if err := os.WriteFile(filepath.Join(debian, "bridge"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := findCNIBinDir(debian, opt); got != debian {
+		t.Errorf("bridge in both: got %s, want the first %s", got, debian)
+	}
+}
