@@ -217,3 +217,58 @@ func TestProbeGRPC(t *testing.T) {
 	lcEvent(t, k, "Unhealthy", `Liveness probe failed: service unhealthy (responded with "NOT_SERVING")`)
 	lcWait(t, k, "rpc", readyExpr, "Ready after the restart", time.Minute, lcIs("True"))
 }
+
+// TestProbeStartup: a startup probe holds the liveness probe back until
+// the app has started (no restart although liveness would fail before),
+// and a startup probe that keeps failing restarts the container.
+func TestProbeStartup(t *testing.T) {
+	n := sharedNode(t)
+	k := n.Kubectl
+	k.Apply(t, "create", `apiVersion: v1
+kind: Pod
+metadata:
+  name: slow
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: [sh, -c, "sleep 4; touch /tmp/started; sleep 3600"]
+    startupProbe:
+      exec: {command: [cat, /tmp/started]}
+      periodSeconds: 1
+      failureThreshold: 60
+    livenessProbe:
+      exec: {command: [cat, /tmp/started]}
+      periodSeconds: 1
+      failureThreshold: 1
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: never
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: [sleep, "3600"]
+    startupProbe:
+      exec: {command: ["false"]}
+      periodSeconds: 1
+      failureThreshold: 2
+`)
+	lcWait(t, k, "slow", "{.status.containerStatuses[0].started}", "started", 2*time.Minute, lcIs("true"))
+	lcWait(t, k, "slow", readyExpr, "Ready", time.Minute, lcIs("True"))
+	if got := lcField(t, k, "slow", "{.status.containerStatuses[0].restartCount}"); got != "0" {
+		t.Errorf("restartCount %s: the liveness probe ran before the startup probe succeeded", got)
+	}
+	lcWait(t, k, "never", "{.status.containerStatuses[0].restartCount}", "a restart", time.Minute, lcAtLeast(1))
+	lcEvent(t, k, "Killing", "Container app failed startup probe, will be restarted")
+	lcEvent(t, k, "Unhealthy", "Startup probe failed: ")
+	if got := lcField(t, k, "never", "{.status.containerStatuses[0].started}"); got != "false" {
+		t.Errorf("started %q for a container whose startup probe never succeeded", got)
+	}
+}
