@@ -34,6 +34,11 @@ func TeardownNetwork(node, runDir string) error {
 		if err := deleteNATRules(bin, n.Name); err != nil {
 			errs = append(errs, err)
 		}
+		if !otherBridges() {
+			if err := deleteIdlePortmapChains(bin); err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
 	if err := os.RemoveAll(filepath.Join(n.IPAMDir, n.Name)); err != nil {
 		errs = append(errs, err)
@@ -152,4 +157,64 @@ func splitRule(s string) []string {
 		args = append(args, cur.String())
 	}
 	return args
+}
+
+// otherBridges reports whether another Skiff node's bridge exists on the
+// machine (so its pods may still use portmap's shared chains).
+func otherBridges() bool {
+	links, _ := filepath.Glob("/sys/class/net/skiff*") // a fixed pattern cannot fail
+	return len(links) > 0
+}
+
+// deleteIdlePortmapChains removes portmap's shared chains and the jumps to
+// them when no port mapping is left in them: the last Skiff network of the
+// machine leaves nothing behind (portmap makes them again when needed).
+func deleteIdlePortmapChains(bin string) error {
+	out, err := exec.Command(bin+"-save", "-t", "nat").Output()
+	if err != nil {
+		return fmt.Errorf("%s-save: %w", bin, err)
+	}
+	rules, chains := idlePortmapRules(string(out))
+	var errs []error
+	for _, r := range rules {
+		if out, err := exec.Command(bin, append([]string{"-w", "-t", "nat", "-D"}, r...)...).CombinedOutput(); err != nil {
+			errs = append(errs, fmt.Errorf("%s -D %s: %v: %s", bin, strings.Join(r, " "), err, strings.TrimSpace(string(out))))
+		}
+	}
+	for _, op := range []string{"-F", "-X"} {
+		for _, c := range chains {
+			if out, err := exec.Command(bin, "-w", "-t", "nat", op, c).CombinedOutput(); err != nil {
+				errs = append(errs, fmt.Errorf("%s %s %s: %v: %s", bin, op, c, err, strings.TrimSpace(string(out))))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// idlePortmapRules returns, when portmap's DNAT chain holds no mapping,
+// the rules of other chains that jump to portmap's shared chains and those
+// chains; nothing when a mapping remains. It is pure.
+func idlePortmapRules(save string) (rules [][]string, chains []string) {
+	var jumps [][]string
+	for _, line := range strings.Split(save, "\n") {
+		switch {
+		case strings.HasPrefix(line, ":"):
+			if c := strings.Fields(line[1:]); len(c) > 0 && sharedChains[c[0]] {
+				chains = append(chains, c[0])
+			}
+		case strings.HasPrefix(line, "-A CNI-HOSTPORT-DNAT "):
+			return nil, nil // a port mapping is still in use
+		case strings.HasPrefix(line, "-A "):
+			args := splitRule(strings.TrimPrefix(line, "-A "))
+			if sharedChains[args[0]] {
+				continue
+			}
+			for i := 0; i+1 < len(args); i++ {
+				if args[i] == "-j" && sharedChains[args[i+1]] {
+					jumps = append(jumps, args)
+				}
+			}
+		}
+	}
+	return jumps, chains
 }

@@ -127,3 +127,35 @@ COMMIT
 		t.Errorf("a network name's prefix matched: %v %v", rules, chains)
 	}
 }
+
+func TestIdlePortmapRules(t *testing.T) {
+	idle := `*nat
+:PREROUTING ACCEPT [0:0]
+:CNI-HOSTPORT-DNAT - [0:0]
+:CNI-HOSTPORT-MASQ - [0:0]
+:CNI-HOSTPORT-SETMARK - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
+-A OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
+-A POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ
+-A CNI-HOSTPORT-MASQ -m mark --mark 0x2000/0x2000 -j MASQUERADE
+-A CNI-HOSTPORT-SETMARK -m comment --comment "CNI portfwd masquerade mark" -j MARK --set-xmark 0x2000/0x2000
+COMMIT
+`
+	rules, chains := idlePortmapRules(idle)
+	wantRules := [][]string{
+		{"PREROUTING", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "CNI-HOSTPORT-DNAT"},
+		{"OUTPUT", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "CNI-HOSTPORT-DNAT"},
+		{"POSTROUTING", "-m", "comment", "--comment", "CNI portfwd requiring masquerade", "-j", "CNI-HOSTPORT-MASQ"},
+	}
+	if diff := cmp.Diff(wantRules, rules); diff != "" {
+		t.Errorf("rules (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-MASQ", "CNI-HOSTPORT-SETMARK"}, chains); diff != "" {
+		t.Errorf("chains (-want +got):\n%s", diff)
+	}
+	busy := strings.Replace(idle, "COMMIT", `-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "dnat name: \"other\" id: \"x\"" -m multiport --dports 80 -j CNI-DN-x
+COMMIT`, 1)
+	if rules, chains := idlePortmapRules(busy); rules != nil || chains != nil {
+		t.Errorf("a mapping remains, yet %v %v would go", rules, chains)
+	}
+}
