@@ -119,7 +119,16 @@ func kubeletError(resp *http.Response, gr schema.GroupResource, name string) err
 	return apierrors.NewGenericServerResponse(resp.StatusCode, "", gr, name, text, 0, false)
 }
 
-// unreachable is the error for a node agent that could not be reached.
-func unreachable(node string, err error) error {
-	return apierrors.NewServiceUnavailable(fmt.Sprintf("error dialing backend of node %s: %v", node, err))
+// unreachable is the error for a node agent that could not be reached
+// for a request to u, worded as upstream's API server words it.
+func unreachable(method string, u *url.URL, err error) error {
+	// net/http's own wording: `Get "https://…": dial tcp …`.
+	op := method[:1] + strings.ToLower(method[1:])
+	return apierrors.NewInternalError(fmt.Errorf("%s %q: %w", op, u.Redacted(), err))
+}
+
+// dialFailed is the error for an upgrade the node agent could not be
+// reached for.
+func dialFailed(err error) error {
+	return apierrors.NewInternalError(fmt.Errorf("error dialing backend: %w", err))
 }

@@ -37,7 +37,7 @@ func (rs *resource) serveNodeProxy(w http.ResponseWriter, r *http.Request, ri re
 	}
 	target.RawQuery = r.URL.RawQuery
 	if streaming.IsUpgrade(r) {
-		rs.s.proxyToKubelet(w, r, target, ri.Name)
+		rs.s.proxyToKubelet(w, r, target)
 		return
 	}
 	req, err := http.NewRequestWithContext(r.Context(), r.Method, target.String(), r.Body)
@@ -50,7 +50,7 @@ func (rs *resource) serveNodeProxy(w http.ResponseWriter, r *http.Request, ri re
 	req.ContentLength = r.ContentLength
 	resp, err := rs.s.kubelet.transport.RoundTrip(req)
 	if err != nil {
-		rs.s.writeError(w, r, unreachable(ri.Name, err))
+		rs.s.writeError(w, r, unreachable(r.Method, target, err))
 		return
 	}
 	defer resp.Body.Close()

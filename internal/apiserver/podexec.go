@@ -117,7 +117,7 @@ func (rs *resource) servePodConnect(w http.ResponseWriter, r *http.Request, ri r
 	case sub == "portforward" && offersWebSocketProtocol(r, wsPortForwardProtocol):
 		rs.s.tunnelPortForward(w, r, target, pod)
 	default:
-		rs.s.proxyToKubelet(w, r, target, pod.Spec.NodeName)
+		rs.s.proxyToKubelet(w, r, target)
 	}
 }
 
@@ -140,9 +140,9 @@ func checkExec(pod *corev1.Pod, sub string, p execParams) error {
 }
 
 // proxyToKubelet passes an upgrade request through to the node agent.
-func (s *Server) proxyToKubelet(w http.ResponseWriter, r *http.Request, target *url.URL, node string) {
+func (s *Server) proxyToKubelet(w http.ResponseWriter, r *http.Request, target *url.URL) {
 	if err := streaming.Proxy(w, r, s.kubelet.tls, target, streaming.ForwardHeader(r.Header, true)); err != nil {
-		s.writeError(w, r, unreachable(node, err))
+		s.writeError(w, r, dialFailed(err))
 	}
 }
 

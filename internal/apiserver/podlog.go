@@ -211,7 +211,7 @@ func (rs *resource) servePodLog(w http.ResponseWriter, r *http.Request, ri reque
 	}
 	resp, err := rs.s.kubelet.transport.RoundTrip(req)
 	if err != nil {
-		rs.s.writeError(w, r, unreachable(pod.Spec.NodeName, err))
+		rs.s.writeError(w, r, unreachable(http.MethodGet, u, err))
 		return
 	}
 	defer resp.Body.Close()

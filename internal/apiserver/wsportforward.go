@@ -24,7 +24,7 @@ func (s *Server) tunnelPortForward(w http.ResponseWriter, r *http.Request, targe
 	}
 	backend, resp, err := streaming.Dial(r.Context(), s.kubelet.tls, http.MethodPost, target, header)
 	if err != nil {
-		s.writeError(w, r, unreachable(pod.Spec.NodeName, err))
+		s.writeError(w, r, dialFailed(err))
 		return
 	}
 	if backend == nil {

@@ -421,3 +421,41 @@ spec:
 		})
 	}
 }
+
+// TestStreamingUnreachableNode asks for the logs of, and an exec into, a
+// pod whose node's agent does not answer: the API server says why.
+func TestStreamingUnreachableNode(t *testing.T) {
+	n := sharedNode(t)
+	k := n.Kubectl
+	node := "ghost-" + n.Namespace
+	port := freePort(t) // nothing listens there
+	k.Apply(t, "create", "apiVersion: v1\nkind: Node\nmetadata:\n  name: "+node+"\n")
+	t.Cleanup(func() { k.Run(t, "delete", "node", node, "--wait=false") })
+	k.OK(t, "patch", "node", node, "--subresource=status", "--type=merge", "-p",
+		fmt.Sprintf(`{"status":{"addresses":[{"type":"InternalIP","address":"127.0.0.1"}],"daemonEndpoints":{"kubeletEndpoint":{"Port":%d}}}}`, port))
+	k.Apply(t, "create", fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: stranded
+spec:
+  nodeName: %s
+  containers:
+  - name: main
+    image: busybox
+`, node))
+	k.OK(t, "patch", "pod", "stranded", "--subresource=status", "--type=merge", "-p",
+		`{"status":{"phase":"Running","containerStatuses":[{"name":"main","image":"busybox","imageID":"","ready":true,"restartCount":0,"state":{"running":{}}}]}}`)
+	r := k.Run(t, "logs", "stranded")
+	want := fmt.Sprintf(`Get "https://127.0.0.1:%d/containerLogs/%s/stranded/main"`, port, n.Namespace)
+	if r.Code == 0 || !strings.Contains(r.Stderr, want) || !strings.Contains(r.Stderr, "connection refused") {
+		t.Errorf("logs from an unreachable node: want %s… connection refused\n%s", want, r)
+	}
+	for _, mode := range streamModes() {
+		r := kubectlFor(k, mode).Run(t, "exec", "stranded", "--", "true")
+		// SPDY is refused before the upgrade ("error dialing backend");
+		// a WebSocket session learns it from the session's status.
+		if r.Code == 0 || !strings.Contains(r.Stderr, "dial tcp 127.0.0.1:"+strconv.Itoa(port)+": connect: connection refused") {
+			t.Errorf("%s: exec on an unreachable node: want connection refused\n%s", mode.name, r)
+		}
+	}
+}
