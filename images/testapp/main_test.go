@@ -101,3 +101,26 @@ func TestEcho(t *testing.T) {
 		t.Errorf("echo %q", buf)
 	}
 }
+
+// TestHealthFeedsGRPC checks that /healthz changes reach the gRPC health
+// server's status (through onHealth), and readiness changes do not.
+func TestHealthFeedsGRPC(t *testing.T) {
+	t.Parallel()
+	a := newApp(io.Discard, func(int) {})
+	var got []bool
+	a.onHealth = func(ok bool) { got = append(got, ok) }
+	srv := httptest.NewServer(a.handler())
+	defer srv.Close()
+	for _, path := range []string{"/healthz?state=fail", "/readyz?state=fail", "/healthz?state=ok"} {
+		resp, err := http.Post(srv.URL+path, "text/plain", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	a.mu.Lock() // onHealth runs under a.mu
+	defer a.mu.Unlock()
+	if len(got) != 2 || got[0] || !got[1] {
+		t.Errorf("onHealth saw %v, want [false true]", got)
+	}
+}
