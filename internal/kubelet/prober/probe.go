@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -49,14 +50,17 @@ func (r Result) String() string {
 // limit).
 const maxBody = 10 << 10
 
-// Runner runs single probes and lifecycle handlers. Its zero value is not
-// usable; set Exec. It is safe for concurrent use.
+// Runner runs single probes. Set Exec for exec probes; it must not be
+// copied after first use. It is safe for concurrent use.
 type Runner struct {
 	// Exec runs exec probes in containers.
 	Exec cri.Execer
 	// UserAgent is sent by HTTP probes unless their headers set one
 	// ("kube-probe/1.37").
 	UserAgent string
+
+	once      sync.Once
+	transport *http.Transport // shared by HTTP probes
 }
 
 // Target is what a probe or hook is aimed at.
@@ -238,18 +242,28 @@ func NewHTTPRequest(ctx context.Context, u *url.URL, headers []corev1.HTTPHeader
 	return req, nil
 }
 
-// NewHTTPClient returns the client probes and hooks use: no keep-alives,
-// no proxy, certificates not verified (as upstream), and redirects
-// followed only to the same host.
+// newTransport returns a transport for probes and hooks: no keep-alives
+// (each probe is a new connection, as upstream), no proxy, certificates
+// not verified (as upstream).
+func newTransport() *http.Transport {
+	return &http.Transport{
+		TLSClientConfig:    &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // probes never verify, as upstream
+		DisableKeepAlives:  true,
+		DisableCompression: true,
+		Proxy:              nil,
+	}
+}
+
+// NewHTTPClient returns a client for lifecycle hooks, with timeout (0:
+// none), following redirects only to the same host.
 func NewHTTPClient(timeout time.Duration) *http.Client {
+	return newHTTPClient(timeout, newTransport())
+}
+
+func newHTTPClient(timeout time.Duration, t http.RoundTripper) *http.Client {
 	return &http.Client{
-		Timeout: timeout,
-		Transport: &http.Transport{
-			TLSClientConfig:    &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // probes never verify, as upstream
-			DisableKeepAlives:  true,
-			DisableCompression: true,
-			Proxy:              nil,
-		},
+		Timeout:   timeout,
+		Transport: t,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 10 {
 				return errors.New("stopped after 10 redirects")
@@ -262,6 +276,12 @@ func NewHTTPClient(timeout time.Duration) *http.Client {
 	}
 }
 
+// httpClient returns a client over the runner's shared transport.
+func (r *Runner) httpClient(timeout time.Duration) *http.Client {
+	r.once.Do(func() { r.transport = newTransport() })
+	return newHTTPClient(timeout, r.transport)
+}
+
 func (r *Runner) httpGet(ctx context.Context, h *corev1.HTTPGetAction, timeout time.Duration, t Target) (Result, string, error) {
 	u, err := HTTPURL(h, t)
 	if err != nil {
@@ -271,7 +291,7 @@ func (r *Runner) httpGet(ctx context.Context, h *corev1.HTTPGetAction, timeout t
 	if err != nil {
 		return Unknown, "", err
 	}
-	resp, err := NewHTTPClient(timeout).Do(req)
+	resp, err := r.httpClient(timeout).Do(req)
 	if err != nil {
 		return Failure, err.Error(), nil
 	}
