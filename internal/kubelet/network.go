@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -197,6 +199,8 @@ func appendNew(list []string, values ...string) []string {
 // sandboxes it has asked about (a sandbox's IPs never change). It is safe
 // for concurrent use; the zero value is ready.
 type networkState struct {
+	// ready is set once the runtime has reported its network ready.
+	ready    atomic.Bool
 	mu       sync.Mutex
 	dnsPath  string
 	dnsMtime time.Time
@@ -376,4 +380,33 @@ func (k *Kubelet) etcHostsMount(pod *corev1.Pod, c *corev1.Container, podIPs []s
 		}
 	}
 	return &runtimeapi.Mount{ContainerPath: etcHosts, HostPath: path}, nil
+}
+
+// reasonNetworkNotReady is the event upstream's kubelet records on a pod
+// that waits for the node's network.
+const reasonNetworkNotReady = "NetworkNotReady"
+
+// networkNotReady returns why pod cannot get a sandbox yet (the runtime's
+// network is not ready, as before the agent has written its CNI config),
+// or "" when it can. Host-network pods never wait. Once the network has
+// been ready it is not asked again.
+func (k *Kubelet) networkNotReady(ctx context.Context, pod *corev1.Pod) string {
+	if pod.Spec.HostNetwork || k.net.ready.Load() {
+		return ""
+	}
+	st, err := k.runtime.Status(ctx, false)
+	if err != nil {
+		return fmt.Sprintf("container runtime status check failed: %v", err)
+	}
+	for _, c := range st.GetStatus().GetConditions() {
+		if c.Type != runtimeapi.NetworkReady {
+			continue
+		}
+		if c.Status {
+			k.net.ready.Store(true)
+			return ""
+		}
+		return fmt.Sprintf("container runtime network not ready: NetworkReady=false reason:%s message:%s", c.Reason, c.Message)
+	}
+	return "container runtime did not report NetworkReady"
 }

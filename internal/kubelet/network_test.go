@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -244,5 +245,33 @@ func TestEtcHostsMount(t *testing.T) {
 	own := &corev1.Container{Name: "own", VolumeMounts: []corev1.VolumeMount{{Name: "h", MountPath: "/etc/hosts"}}}
 	if m, err := k.etcHostsMount(pod, own, []string{"10.42.0.5"}, dir); err != nil || m != nil {
 		t.Errorf("container mounting /etc/hosts itself: %v, %v; want no mount", m, err)
+	}
+}
+
+// TestSyncPodWaitsForNetwork fails the runtime's status check once: a
+// pod-network pod then gets no sandbox (and a NetworkNotReady event) until
+// the next sync, while a host-network pod does not wait.
+func TestSyncPodWaitsForNetwork(t *testing.T) {
+	t.Parallel()
+	for _, hostNetwork := range []bool{false, true} {
+		h := newHarness(t, "busybox")
+		p := testPod(corev1.RestartPolicyAlways, corev1.PullIfNotPresent)
+		p.Spec.HostNetwork = hostNetwork
+		h.create(t, p)
+		h.rt.InjectError("Status", errors.New("runtime is starting"))
+		h.sync(t)
+		sbs, err := h.rt.ListPodSandbox(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{false: 0, true: 1}[hostNetwork]; len(sbs) != want {
+			t.Fatalf("hostNetwork %v: %d sandboxes while the network is not ready, want %d", hostNetwork, len(sbs), want)
+		}
+		if hostNetwork {
+			continue
+		}
+		if pod, _ := h.sync(t); pod.Status.PodIP == "" {
+			t.Errorf("no pod IP once the network is ready: %+v", pod.Status)
+		}
 	}
 }

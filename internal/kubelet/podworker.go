@@ -79,6 +79,10 @@ func (k *Kubelet) syncPod(ctx context.Context, pod *corev1.Pod) (time.Duration, 
 	k.setPodCgroup(sbCfg, pod)
 	k.setSandboxNetwork(sbCfg, pod)
 	if sb == nil {
+		if msg := k.networkNotReady(ctx, pod); msg != "" {
+			k.recorder.Eventf(pod, corev1.EventTypeWarning, reasonNetworkNotReady, "network is not ready: %s", msg)
+			return 0, nil // the next resync looks again
+		}
 		if err := k.ensurePodCgroup(pod); err != nil {
 			return 0, fmt.Errorf("pod %s/%s: %w", pod.Namespace, pod.Name, err)
 		}
