@@ -124,6 +124,11 @@ type Kubelet struct {
 	staticMu sync.Mutex
 	static   staticPods
 
+	// relistMu guards lastRelist and lastSync (relist.go).
+	relistMu   sync.Mutex
+	lastRelist relist
+	lastSync   map[types.UID]time.Time
+
 	// burstableMilliCPU is the cpu last set on the burstable cgroup.
 	burstableMilliCPU int64
 	burstableSet      bool
@@ -265,23 +270,24 @@ func (k *Kubelet) enqueue(obj any) {
 	k.queue.Add(key)
 }
 
-// resync enqueues every pod of the node and removes the sandboxes of pods
-// that no longer exist.
+// resync enqueues the pods of the node whose runtime state changed (or
+// that were not synced for a while, see relist.go) and removes the
+// sandboxes of pods that no longer exist.
 func (k *Kubelet) resync(ctx context.Context) {
 	pods, err := k.pods.List(labels.Everything())
 	if err != nil {
 		return // a lister over a cache cannot fail
 	}
+	pods = append(pods, k.staticPodList()...)
 	uids := make(map[types.UID]bool, len(pods))
 	for _, p := range pods {
 		uids[p.UID] = true
-		k.enqueue(p)
 	}
-	for _, p := range k.staticPodList() {
-		uids[p.UID] = true
-		k.queue.Add(staticpod.Key(p))
-		pods = append(pods, p)
+	r, err := k.readRelist(ctx)
+	if err != nil {
+		k.log.Warn("Listing the runtime's pods failed", "err", err)
 	}
+	k.enqueueChanged(pods, r, err == nil)
 	if err := k.removeOrphans(ctx, uids); err != nil {
 		k.log.Warn("Cleaning up deleted pods failed", "err", err)
 	}

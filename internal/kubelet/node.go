@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -22,28 +21,31 @@ const LeaseNamespace = "kube-node-lease"
 // leaseDuration is the Lease's leaseDurationSeconds (upstream's 40 s).
 const leaseDuration = 40
 
-// nodeStatus returns the node's status at now, with Ready as runtimeReady
-// says (and its message, when not ready). Conditions keep the transition
-// times of old ones with the same status. It is pure.
-func nodeStatus(cfg Config, runtimeName, runtimeVersion string, runtimeReady bool, notReadyMsg string, old []corev1.NodeCondition, now time.Time) corev1.NodeStatus {
+// nodeObservation is what a heartbeat saw of the runtime and the machine.
+type nodeObservation struct {
+	runtimeName, runtimeVersion string
+	// runtimeReady, with notReadyMsg when false, is the runtime's
+	// RuntimeReady condition.
+	runtimeReady bool
+	notReadyMsg  string
+	// pressure is the machine's free memory, disk and PIDs.
+	pressure machinePressure
+	// images are the runtime's images (nil: unknown, keep the old list).
+	images []corev1.ContainerImage
+}
+
+// nodeStatus returns the node's status at now given what the heartbeat
+// observed. Conditions keep the transition times of old ones with the
+// same status. It is pure.
+func nodeStatus(cfg Config, obs nodeObservation, old []corev1.NodeCondition, now time.Time) corev1.NodeStatus {
 	h := cfg.Host
-	capacity := corev1.ResourceList{
-		corev1.ResourceCPU:              *resource.NewQuantity(h.CPUs, resource.DecimalSI),
-		corev1.ResourceMemory:           *resource.NewQuantity(h.MemoryBytes, resource.BinarySI),
-		corev1.ResourceEphemeralStorage: *resource.NewQuantity(h.EphemeralStorageBytes, resource.BinarySI),
-		corev1.ResourcePods:             *resource.NewQuantity(cfg.MaxPods, resource.DecimalSI),
-	}
+	capacity := capacityOf(cfg)
 	t := metav1.NewTime(now.Truncate(time.Second))
 	ready := corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", Message: "kubelet is posting ready status"}
-	if !runtimeReady {
-		ready = corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionFalse, Reason: "KubeletNotReady", Message: notReadyMsg}
+	if !obs.runtimeReady {
+		ready = corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionFalse, Reason: "KubeletNotReady", Message: obs.notReadyMsg}
 	}
-	conds := []corev1.NodeCondition{
-		{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientMemory", Message: "kubelet has sufficient memory available"},
-		{Type: corev1.NodeDiskPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasNoDiskPressure", Message: "kubelet has no disk pressure"},
-		{Type: corev1.NodePIDPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientPID", Message: "kubelet has sufficient PID available"},
-		ready,
-	}
+	conds := append(pressureConditions(obs.pressure), ready)
 	for i := range conds {
 		conds[i].LastHeartbeatTime, conds[i].LastTransitionTime = t, t
 		for _, o := range old {
@@ -58,19 +60,24 @@ func nodeStatus(cfg Config, runtimeName, runtimeVersion string, runtimeReady boo
 	}
 	return corev1.NodeStatus{
 		Capacity:    capacity,
-		Allocatable: capacity.DeepCopy(),
+		Allocatable: allocatable(capacity, cfg.SystemReserved, cfg.KubeReserved),
 		Conditions:  conds,
 		Addresses:   addrs,
+		Images:      obs.images,
+		// The API server reaches the node's API (logs, exec…) here.
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: cfg.KubeletPort}},
 		NodeInfo: corev1.NodeSystemInfo{
 			MachineID:               h.MachineID,
 			SystemUUID:              h.SystemUUID,
 			BootID:                  h.BootID,
 			KernelVersion:           h.KernelVersion,
 			OSImage:                 h.OSImage,
-			ContainerRuntimeVersion: runtimeName + "://" + runtimeVersion,
+			ContainerRuntimeVersion: obs.runtimeName + "://" + obs.runtimeVersion,
 			KubeletVersion:          Version,
-			OperatingSystem:         runtime.GOOS,
-			Architecture:            h.Architecture,
+			// KubeProxyVersion stays empty: upstream's kubelets stopped
+			// reporting it (the field is deprecated).
+			OperatingSystem: runtime.GOOS,
+			Architecture:    h.Architecture,
 		},
 	}
 }
@@ -158,17 +165,25 @@ func (k *Kubelet) postNodeStatus(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("get node %s: %w", k.cfg.NodeName, err)
 	}
-	ready, msg := k.runtimeReady(ctx)
+	obs := nodeObservation{runtimeName: k.runtimeName, runtimeVersion: k.runtimeVersion}
+	obs.runtimeReady, obs.notReadyMsg = k.runtimeReady(ctx)
+	obs.pressure = k.readPressure()
+	if imgs, err := k.images.ListImages(ctx, nil); err == nil {
+		obs.images = nodeImages(imgs)
+	} else {
+		k.log.Warn("Listing images failed", "err", err)
+	}
 	now := k.clock.Now()
-	st := nodeStatus(k.cfg, k.runtimeName, k.runtimeVersion, ready, msg, node.Status.Conditions, now)
+	st := nodeStatus(k.cfg, obs, node.Status.Conditions, now)
+	if obs.images == nil {
+		st.Images = node.Status.Images
+	}
 	k.nodeMu.Lock()
 	skip := sameNodeStatus(k.lastStatus, &st) && now.Sub(k.lastReport) < k.cfg.NodeStatusReportFrequency
 	k.nodeMu.Unlock()
 	if skip {
 		return nil
 	}
-	st.Images = node.Status.Images
-	st.DaemonEndpoints = node.Status.DaemonEndpoints
 	st.VolumesInUse, st.VolumesAttached = node.Status.VolumesInUse, node.Status.VolumesAttached
 	node.Status = st
 	if _, err := nodes.UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/skiff/skiff/images/imagebuild"
+	"github.com/skiff/skiff/internal/agent"
 	"github.com/skiff/skiff/internal/containerd"
 )
 
@@ -35,6 +36,9 @@ func ownNode(t *testing.T, ctx context.Context, name string) (*Server, string, *
 		}
 		if err := containerd.Teardown(address, s.DataDir, run); err != nil {
 			t.Errorf("teardown: %v", err)
+		}
+		if err := agent.TeardownNetwork(node, run); err != nil {
+			t.Errorf("network teardown: %v", err)
 		}
 		if err := removeNodeCgroups(node); err != nil {
 			t.Errorf("cgroups: %v", err)
