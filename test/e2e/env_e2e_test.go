@@ -18,7 +18,7 @@ import (
 func TestEnvFromSources(t *testing.T) {
 	n := sharedNode(t)
 	k := n.Kubectl
-	out := outDir(t)
+	out := outDir(t, k)
 	k.OK(t, "create", "configmap", "settings", "--from-literal=mode=fast", "--from-literal=1bad=x", "--from-literal=LEVEL=3")
 	k.OK(t, "create", "secret", "generic", "creds", "--from-literal=password=hunter2")
 	k.Apply(t, "create", `

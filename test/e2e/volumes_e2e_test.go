@@ -17,14 +17,19 @@ import (
 // of the test (out), so they check the files a process inside the
 // container sees, without depending on kubectl exec or logs.
 
-// outDir returns a fresh host directory for containers to write into.
-func outDir(t *testing.T) string {
+// outDir returns a fresh host directory for the pods of k's namespace to
+// use. When the test ends those pods are deleted first, so that none
+// recreates anything there (a FileOrCreate volume would) once it is gone.
+func outDir(t *testing.T, k *Kubectl) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "skiff-e2e-out-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Cleanup(func() {
+		k.Run(t, "delete", "pods", "--all", "--grace-period=1", "--wait=true", "--timeout=90s")
+		os.RemoveAll(dir)
+	})
 	return dir
 }
 
@@ -61,7 +66,7 @@ func waitPodPhase(t *testing.T, k *Kubectl, pod, phase string) {
 func TestVolumeEmptyDirShared(t *testing.T) {
 	n := sharedNode(t)
 	k := n.Kubectl
-	out := outDir(t)
+	out := outDir(t, k)
 	k.Apply(t, "create", fmt.Sprintf(`
 apiVersion: v1
 kind: Pod
@@ -113,7 +118,7 @@ spec:
 func TestVolumeConfigMapUpdate(t *testing.T) {
 	n := sharedNode(t)
 	k := n.Kubectl
-	out := outDir(t)
+	out := outDir(t, k)
 	k.OK(t, "create", "configmap", "cfg", "--from-literal=key=first", "--from-literal=other=x")
 	k.Apply(t, "create", fmt.Sprintf(`
 apiVersion: v1
@@ -157,7 +162,7 @@ spec:
 func TestVolumeSecretOnTmpfs(t *testing.T) {
 	n := sharedNode(t)
 	k := n.Kubectl
-	out := outDir(t)
+	out := outDir(t, k)
 	k.OK(t, "create", "secret", "generic", "creds", "--from-literal=password=hunter2")
 	k.Apply(t, "create", fmt.Sprintf(`
 apiVersion: v1
@@ -214,8 +219,8 @@ spec:
 func TestVolumeHostPathTypes(t *testing.T) {
 	n := sharedNode(t)
 	k := n.Kubectl
-	out := outDir(t)
-	base := outDir(t)
+	out := outDir(t, k)
+	base := outDir(t, k)
 	file := filepath.Join(base, "file")
 	if err := os.WriteFile(file, []byte("data"), 0o644); err != nil {
 		t.Fatal(err)
@@ -376,7 +381,7 @@ spec:
 func TestVolumeDownwardAPIAndProjected(t *testing.T) {
 	n := sharedNode(t)
 	k := n.Kubectl
-	out := outDir(t)
+	out := outDir(t, k)
 	k.OK(t, "create", "configmap", "cfg", "--from-literal=color=blue")
 	k.OK(t, "create", "secret", "generic", "sec", "--from-literal=token=s3cret")
 	k.Apply(t, "create", fmt.Sprintf(`
