@@ -238,8 +238,19 @@ func TestInitContainerFailure(t *testing.T) {
 
 func TestLivenessFailureRestarts(t *testing.T) {
 	t.Parallel()
+	// The fake's containers exit 0 when stopped: OnFailure restarts them
+	// all the same after a liveness failure, as upstream.
+	for _, policy := range []corev1.RestartPolicy{corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure} {
+		t.Run(string(policy), func(t *testing.T) {
+			t.Parallel()
+			testLivenessFailureRestarts(t, policy)
+		})
+	}
+}
+
+func testLivenessFailureRestarts(t *testing.T, policy corev1.RestartPolicy) {
 	h, l := newLifecycleHarness(t)
-	h.create(t, podWith(corev1.RestartPolicyAlways, func(s *corev1.PodSpec) {
+	h.create(t, podWith(policy, func(s *corev1.PodSpec) {
 		s.Containers[0].LivenessProbe = &corev1.Probe{
 			ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"check"}}},
 			PeriodSeconds: 1, FailureThreshold: 2,

@@ -33,6 +33,10 @@ const (
 	reasonPostStartHookError = "PostStartHookError"
 )
 
+// probeKilled prefixes the container IDs that podTasks.once remembers as
+// killed for failing their liveness or startup probe.
+const probeKilled = "probe-killed:"
+
 // imageRetry is how soon a pod whose image could not be had is synced
 // again.
 const imageRetry = 5 * time.Second
@@ -161,6 +165,7 @@ func (k *Kubelet) syncContainer(ctx context.Context, pod *corev1.Pod, c *corev1.
 				msg += ", will be restarted"
 			}
 			id := o.current.Id
+			k.tasks.once(pod.UID, probeKilled+id)
 			k.tasks.start(pod.UID, func() {
 				if err := k.killContainer(ctx, pod, c.Name, id, probeGrace(pod, probe), msg); err != nil {
 					k.log.Warn("Killing a container that failed its probe failed", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, "err", err)
@@ -185,7 +190,10 @@ func (k *Kubelet) syncContainer(ctx context.Context, pod *corev1.Pod, c *corev1.
 		k.containerEvent(pod, c.Name, corev1.EventTypeNormal, eventStarted, "Started container %s", c.Name)
 		return k.refresh(ctx, pod, c, o), 0
 	default: // exited
-		if !shouldRestart(policy, o.current.ExitCode) {
+		// A container killed for failing a probe restarts unless the
+		// policy is Never, whatever it exited with.
+		killed := policy != corev1.RestartPolicyNever && k.tasks.has(pod.UID, probeKilled+o.current.Id)
+		if !shouldRestart(policy, o.current.ExitCode) && !killed {
 			return o, 0
 		}
 		if wait := k.backoff.wait(key, time.Unix(0, o.current.FinishedAt)); wait > 0 {

@@ -38,6 +38,13 @@ func (t *podTasks) once(uid types.UID, step string) bool {
 	return true
 }
 
+// has reports whether once has seen step of pod uid.
+func (t *podTasks) has(uid types.UID, step string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.done[uid][step]
+}
+
 // forget drops what once remembers of pod uid.
 func (t *podTasks) forget(uid types.UID) {
 	t.mu.Lock()
