@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"github.com/skiff/skiff/internal/kubelet/cgroups"
 )
 
@@ -131,5 +133,41 @@ spec:
 		"get", "pod", "hog", "-o", "jsonpath={.status.containerStatuses[0].lastState.terminated.reason} {.status.containerStatuses[0].lastState.terminated.exitCode}")
 	if qos := k.JSONPath(t, "{.status.qosClass}", "pod", "hog"); qos != "Burstable" {
 		t.Errorf("qosClass %q", qos)
+	}
+}
+
+// TestNodeStatusExtras reads the shared node's status: allocatable is
+// capacity less upstream's hard eviction thresholds (memory.available
+// 100Mi), the pressure conditions come from the machine, nodeInfo is
+// complete, and the imported images are listed with their names.
+func TestNodeStatusExtras(t *testing.T) {
+	n := sharedNode(t)
+	k := n.Kubectl
+	capMem, err := resource.ParseQuantity(k.JSONPath(t, "{.status.capacity.memory}", "node", n.Node))
+	if err != nil {
+		t.Fatal(err)
+	}
+	allocMem, err := resource.ParseQuantity(k.JSONPath(t, "{.status.allocatable.memory}", "node", n.Node))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := capMem.Value() - allocMem.Value(); d != 100<<20 {
+		t.Errorf("capacity - allocatable memory = %d, want 100Mi", d)
+	}
+	conds := k.JSONPath(t, `{range .status.conditions[*]}{.type}={.status}/{.reason} {end}`, "node", n.Node)
+	for _, want := range []string{"MemoryPressure=False/KubeletHasSufficientMemory", "DiskPressure=False/KubeletHasNoDiskPressure", "PIDPressure=False/KubeletHasSufficientPID", "Ready=True/KubeletReady"} {
+		if !strings.Contains(conds, want) {
+			t.Errorf("conditions %q lack %s", conds, want)
+		}
+	}
+	info := k.JSONPath(t, `{.status.nodeInfo.kernelVersion}|{.status.nodeInfo.osImage}|{.status.nodeInfo.operatingSystem}|{.status.nodeInfo.architecture}|{.status.nodeInfo.machineID}|{.status.nodeInfo.bootID}`, "node", n.Node)
+	for i, f := range strings.Split(info, "|") {
+		if f == "" {
+			t.Errorf("nodeInfo field %d empty: %q", i, info)
+		}
+	}
+	images := k.JSONPath(t, `{range .status.images[*]}{.names}{.sizeBytes}{"\n"}{end}`, "node", n.Node)
+	if !strings.Contains(images, "docker.io/library/busybox:latest") {
+		t.Errorf("node images lack busybox:\n%s", images)
 	}
 }
