@@ -458,8 +458,8 @@ func (m *Manager) TearDown(uid types.UID) error {
 }
 
 // ReportInterval is how often the same failure of a pod is reported
-// again: pods are synced every second, and an event each time would only
-// bump its count.
+// again: a failing pod is retried every few seconds, and an event each
+// time would only bump its count.
 const ReportInterval = 30 * time.Second
 
 // ShouldReport reports whether msg, a failure of the pod with uid, is due
