@@ -37,6 +37,10 @@ func TestAuthorize(t *testing.T) {
 		{"bootstrapper creates a node", boot, Attributes{Verb: "create", Resource: "nodes"}, false},
 		{"user reviews itself", user, Attributes{Verb: "create", APIGroup: "authorization.k8s.io", Resource: "selfsubjectaccessreviews"}, true},
 		{"user binds a pod", user, Attributes{Verb: "create", Resource: "bindings"}, false},
+		{"node patches another node", node, Attributes{User: "system:node:n1", Verb: "patch", Resource: "nodes", Subresource: "status", Name: "n2"}, false},
+		{"node patches itself", node, Attributes{User: "system:node:n1", Verb: "patch", Resource: "nodes", Subresource: "status", Name: "n1"}, true},
+		{"node renews another's lease", node, Attributes{User: "system:node:n1", Verb: "update", APIGroup: "coordination.k8s.io", Resource: "leases", Namespace: "kube-node-lease", Name: "n2"}, false},
+		{"node reads another node", node, Attributes{User: "system:node:n1", Verb: "get", Resource: "nodes", Name: "n2"}, true},
 		{"no groups", nil, Attributes{Verb: "create", APIGroup: "authentication.k8s.io", Resource: "selfsubjectreviews"}, false},
 	}
 	for _, tc := range cases {

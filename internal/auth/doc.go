@@ -9,7 +9,8 @@
 //	system:authenticated the self-review APIs (system:basic-user)
 //
 // A node may also ask for the renewal of its own client certificate
-// (certificatesigningrequests/selfnodeclient). Upstream's Node authorizer,
+// (certificatesigningrequests/selfnodeclient), and may change only its own
+// Node and node Lease. The rest of upstream's Node authorizer,
 // which limits a kubelet to the objects of its own node, comes with RBAC
 // (a later issue).
 //

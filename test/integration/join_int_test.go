@@ -21,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -106,6 +107,15 @@ func TestJoinIssuesNodeCertificate(t *testing.T) {
 	}
 	if _, err := node.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "joined-1"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("node registers itself: %v", err)
+	}
+	if _, err := admin.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "other"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = node.CoreV1().Nodes().Patch(ctx, "other", types.MergePatchType, []byte(`{"metadata":{"labels":{"evil":"yes"}}}`), metav1.PatchOptions{})
+	wantAPIError(t, "node patches another node", err, 403, metav1.StatusReasonForbidden,
+		`nodes "other" is forbidden: User "system:node:joined-1" cannot patch resource "nodes" in API group "" at the cluster scope`)
+	if _, err := node.CoreV1().Nodes().Patch(ctx, "joined-1", types.MergePatchType, []byte(`{"metadata":{"labels":{"mine":"yes"}}}`), metav1.PatchOptions{}); err != nil {
+		t.Errorf("node patches itself: %v", err)
 	}
 	if _, err := node.CoreV1().Pods("").List(ctx, metav1.ListOptions{}); err != nil {
 		t.Errorf("node lists pods: %v", err)
