@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +17,18 @@ import (
 
 	"github.com/skiff/skiff/internal/kubelet/prober"
 )
+
+// annotationHash holds, on a container, the hash of the spec it was
+// created from (upstream's annotation name).
+const annotationHash = "io.kubernetes.container.hash"
+
+// containerHash hashes what of c may change while its pod runs: the
+// image (the only mutable field of a container that needs a new one).
+func containerHash(c *corev1.Container) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(c.Image)) // a hash's Write never fails
+	return strconv.FormatUint(uint64(h.Sum32()), 16)
+}
 
 // minGrace is the least time a stopped container gets between SIGTERM
 // and SIGKILL once its preStop hook has run (upstream's minimum).

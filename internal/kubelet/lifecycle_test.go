@@ -603,3 +603,35 @@ func findCondition(conds []corev1.PodCondition, typ corev1.PodConditionType) cor
 	}
 	return corev1.PodCondition{}
 }
+
+func TestImageChangeReplacesContainer(t *testing.T) {
+	t.Parallel()
+	h, _ := newLifecycleHarness(t)
+	h.rt.AddImage("busybox:v2")
+	h.create(t, podWith(corev1.RestartPolicyNever, func(*corev1.PodSpec) {}))
+	h.sync(t)
+	first := h.runningID(t, "web")
+	ctx := context.Background()
+	pod, _ := h.client.CoreV1().Pods("default").Get(ctx, "web", metav1.GetOptions{})
+	pod.Spec.Containers[0].Image = "busybox:v2"
+	if _, err := h.client.CoreV1().Pods("default").Update(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.sync(t) // stops the old container
+	h.k.tasks.wait()
+	pod, _ = h.sync(t)
+	cs := pod.Status.ContainerStatuses[0]
+	if id := h.runningID(t, "web"); id == first || cs.RestartCount != 1 || cs.Image != "busybox:v2" {
+		t.Fatalf("after the image change: %+v", cs)
+	}
+	h.waitEvent(t, "Killing", "Container web definition changed, will be restarted")
+	// An unchanged spec leaves it alone.
+	h.sync(t)
+	h.k.tasks.wait()
+	if h.runningID(t, "web") == first {
+		t.Fatal("the old container came back")
+	}
+	if pod, _ = h.sync(t); pod.Status.ContainerStatuses[0].RestartCount != 1 {
+		t.Errorf("restarted again: %+v", pod.Status.ContainerStatuses[0])
+	}
+}

@@ -37,6 +37,10 @@ const (
 // killed for failing their liveness or startup probe.
 const probeKilled = "probe-killed:"
 
+// specChanged prefixes the container IDs killed because their spec
+// changed.
+const specChanged = "spec-changed:"
+
 // imageRetry is how soon a pod whose image could not be had is synced
 // again.
 const imageRetry = 5 * time.Second
@@ -159,6 +163,19 @@ func (k *Kubelet) syncContainer(ctx context.Context, pod *corev1.Pod, c *corev1.
 	}
 	o := k.observe(pod, c, existing)
 	if o.current != nil && o.current.State == runtimeapi.ContainerState_CONTAINER_RUNNING {
+		if h := o.current.GetAnnotations()[annotationHash]; h != "" && h != containerHash(c) {
+			// The spec changed (a new image): replace the container.
+			id := o.current.Id
+			k.tasks.once(pod.UID, specChanged+id)
+			k.tasks.start(pod.UID, func() {
+				msg := fmt.Sprintf("Container %s definition changed, will be restarted", c.Name)
+				if err := k.killContainer(ctx, pod, c.Name, id, podGrace(pod), msg); err != nil {
+					k.log.Warn("Killing a changed container failed", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, "err", err)
+				}
+				k.requeue(pod)
+			})
+			return o, 0
+		}
 		if kind, probe, failed := k.probes.Failed(pod.Namespace+"/"+pod.Name, c.Name, o.current.Id); failed {
 			msg := fmt.Sprintf("Container %s failed %s probe", c.Name, strings.ToLower(string(kind)))
 			if policy != corev1.RestartPolicyNever {
@@ -191,8 +208,10 @@ func (k *Kubelet) syncContainer(ctx context.Context, pod *corev1.Pod, c *corev1.
 		return k.refresh(ctx, pod, c, o), 0
 	default: // exited
 		// A container killed for failing a probe restarts unless the
-		// policy is Never, whatever it exited with.
-		killed := policy != corev1.RestartPolicyNever && k.tasks.has(pod.UID, probeKilled+o.current.Id)
+		// policy is Never, one replaced for a new spec in any case,
+		// whatever it exited with.
+		killed := policy != corev1.RestartPolicyNever && k.tasks.has(pod.UID, probeKilled+o.current.Id) ||
+			k.tasks.has(pod.UID, specChanged+o.current.Id)
 		if !shouldRestart(policy, o.current.ExitCode) && !killed {
 			return o, 0
 		}
@@ -219,6 +238,10 @@ func (k *Kubelet) syncContainer(ctx context.Context, pod *corev1.Pod, c *corev1.
 		return o, imageRetry
 	}
 	ccfg := k.withResources(pod, c, base)
+	if ccfg.Annotations == nil {
+		ccfg.Annotations = map[string]string{}
+	}
+	ccfg.Annotations[annotationHash] = containerHash(c)
 	if err := k.addTerminationMessage(pod, c, ccfg); err != nil {
 		o.waitingReason, o.waitingMessage = reasonCreateError, err.Error()
 		return o, imageRetry
