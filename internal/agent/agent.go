@@ -15,9 +15,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/skiff/skiff/internal/config"
 	"github.com/skiff/skiff/internal/containerd"
 	"github.com/skiff/skiff/internal/cri"
 	"github.com/skiff/skiff/internal/kubelet"
+	"github.com/skiff/skiff/internal/kubelet/cgroups"
 )
 
 // Config configures an agent.
@@ -37,6 +39,14 @@ type Config struct {
 	ImageDirs []string
 	// REST reaches the API server (required).
 	REST *rest.Config
+	// ClientCA is the PEM of the CA whose client certificates the node's
+	// API accepts (the API server's kube-apiserver-kubelet-client). Without
+	// it the node's API is not served, and kubectl logs, exec, attach and
+	// port-forward cannot reach this node.
+	ClientCA []byte
+	// Kubelet tunes the node (reservations, max pods, status frequency);
+	// zero fields take upstream's defaults.
+	Kubelet config.Kubelet
 	// ContainerRuntimeEndpoint, when set, is an existing CRI socket
 	// (unix:///path or /path) used instead of starting containerd; the
 	// pod network is then left to that runtime's CNI configuration.
@@ -74,7 +84,7 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	for _, d := range []string{cfg.Dir, filepath.Join(cfg.Dir, "images"), cfg.RunDir} {
+	for _, d := range []string{cfg.Dir, filepath.Join(cfg.Dir, "images"), filepath.Join(cfg.Dir, "pod-manifests"), cfg.RunDir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("agent: %w", err)
 		}
@@ -120,11 +130,23 @@ func (a *Agent) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
+	kubeletPort, waitNodeAPI, err := a.serveNodeAPI(ctx)
+	if err != nil {
+		return err
+	}
+	defer waitNodeAPI()
+	cg, err := cgroups.New(a.cfg.NodeName)
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
 	k, err := kubelet.New(kubelet.Config{
 		Client: client, Runtime: a.rt, Images: a.rt,
-		NodeName: a.cfg.NodeName, NodeIP: a.cfg.NodeIP, Host: host,
+		NodeName: a.cfg.NodeName, NodeIP: a.cfg.NodeIP, Host: host, KubeletPort: kubeletPort,
 		LogDir: filepath.Join(a.cfg.Dir, "pods"), Logger: a.cfg.Logger,
-		NodeLabels: a.cfg.NodeLabels, NodeTaints: a.cfg.NodeTaints,
+		SystemReserved: a.cfg.Kubelet.SystemReserved, KubeReserved: a.cfg.Kubelet.KubeReserved,
+		MaxPods: int64(a.cfg.Kubelet.MaxPods), NodeStatusUpdateFrequency: a.cfg.Kubelet.NodeStatusUpdateFrequency,
+		Cgroups: cg, NodeLabels: a.cfg.NodeLabels, NodeTaints: a.cfg.NodeTaints,
+		StaticPodPath: filepath.Join(a.cfg.Dir, "pod-manifests"),
 	})
 	if err != nil {
 		return err

@@ -34,6 +34,8 @@ func (s *Server) startAgent(ctx context.Context) error {
 		Dir:       filepath.Join(s.cfg.DataDir, "agent"),
 		ImageDirs: []string{filepath.Join("build", "images")},
 		REST:      rc,
+		Kubelet:   s.cfg.Kubelet,
+		ClientCA:  s.bundle.ClientCAPEM(),
 		Logger:    s.log,
 	})
 	if err != nil {

@@ -52,6 +52,9 @@ func TestAgentRunsPod(t *testing.T) {
 		if err := agent.TeardownNetwork(node, run); err != nil {
 			t.Errorf("network teardown: %v", err)
 		}
+		if err := removeNodeCgroups(node); err != nil {
+			t.Errorf("cgroups: %v", err)
+		}
 		if err := os.RemoveAll(run); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}
@@ -126,6 +129,8 @@ func (s *Server) startWithAgent(node string) error {
 		"--https-listen-port", fmt.Sprint(s.Port),
 		"--bind-address", "127.0.0.1",
 		"--node-name", node,
+		// Any free port: several agents may run on this machine.
+		"--kubelet-port", "0",
 		"--cluster-cidr", cidr,
 	)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
