@@ -3,6 +3,7 @@ package kubelet
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -115,7 +116,16 @@ func (k *Kubelet) resolveEnvAndMounts(ctx context.Context, pod *corev1.Pod, c *c
 	if hosts != nil {
 		mounts = append(mounts, hosts)
 	}
-	return containerConfig(pod, c, image, attempt, res.env, mounts), nil
+	cfg := containerConfig(pod, c, image, attempt, res.env, mounts)
+	if sc := pod.Spec.SecurityContext; sc != nil && sc.FSGroup != nil && cfg.Linux != nil && cfg.Linux.SecurityContext != nil {
+		// As upstream, the processes join the group that owns the
+		// volumes (volume.setOwnership).
+		l := cfg.Linux.SecurityContext
+		if !slices.Contains(l.SupplementalGroups, *sc.FSGroup) {
+			l.SupplementalGroups = append(l.SupplementalGroups, *sc.FSGroup)
+		}
+	}
+	return cfg, nil
 }
 
 // podServices returns the services whose variables pod may get: those of

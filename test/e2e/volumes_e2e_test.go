@@ -424,3 +424,41 @@ spec:
 	waitHostFile(t, filepath.Join(out, "labels"), "the new labels", 90*time.Second,
 		func(s string) bool { return s == "app=\"downward\"\ntier=\"front\"" })
 }
+
+// TestVolumeFSGroup: with spec.securityContext.fsGroup the container's
+// processes are in that group, and the emptyDir, configMap and secret
+// volumes belong to it (directories setgid, files group-readable).
+func TestVolumeFSGroup(t *testing.T) {
+	n := sharedNode(t)
+	k := n.Kubectl
+	out := outDir(t, k)
+	k.OK(t, "create", "secret", "generic", "key", "--from-literal=tls.key=private")
+	k.Apply(t, "create", fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: fsgroup}
+spec:
+  restartPolicy: Never
+  securityContext: {fsGroup: 2345}
+  volumes:
+  - {name: scratch, emptyDir: {}}
+  - {name: key, secret: {secretName: key, defaultMode: 0400}}
+  - {name: out, hostPath: {path: %s, type: Directory}}
+  containers:
+  - name: c
+    image: busybox
+    command: [sh, -c, 'id -G > /out/groups; touch /scratch/new; stat -L -c "%%g %%a" /scratch /scratch/new /key/tls.key > /out/stat']
+    volumeMounts:
+    - {name: scratch, mountPath: /scratch}
+    - {name: key, mountPath: /key}
+    - {name: out, mountPath: /out}
+`, out))
+	waitPodPhase(t, k, "fsgroup", "Succeeded")
+	if b, _ := os.ReadFile(filepath.Join(out, "groups")); !strings.Contains(" "+strings.TrimSpace(string(b))+" ", " 2345 ") {
+		t.Errorf("id -G = %q, want it to hold 2345", b)
+	}
+	want := "2345 2777\n2345 644\n2345 440\n"
+	if b, _ := os.ReadFile(filepath.Join(out, "stat")); string(b) != want {
+		t.Errorf("group and mode of /scratch, a new file in it and the secret file = %q, want %q", b, want)
+	}
+}

@@ -192,13 +192,19 @@ func (m *Manager) setUpVolume(ctx context.Context, pod *corev1.Pod, v *corev1.Vo
 	switch {
 	case v.EmptyDir != nil:
 		dir := m.volumeDir(pod.UID, pluginEmptyDir, v.Name)
+		var err error
 		switch v.EmptyDir.Medium {
 		case corev1.StorageMediumDefault:
-			return HostVolume{Path: dir}, m.makeDir(dir, 0o777, false, 0)
+			err = m.makeDir(dir, 0o777, false, 0)
 		case corev1.StorageMediumMemory:
-			return HostVolume{Path: dir}, m.makeDir(dir, 0o777, true, m.memoryVolumeSize(pod, v.EmptyDir.SizeLimit))
+			err = m.makeDir(dir, 0o777, true, m.memoryVolumeSize(pod, v.EmptyDir.SizeLimit))
+		default:
+			return HostVolume{}, fmt.Errorf("unsupported emptyDir medium %q", v.EmptyDir.Medium)
 		}
-		return HostVolume{}, fmt.Errorf("unsupported emptyDir medium %q", v.EmptyDir.Medium)
+		if err == nil {
+			err = setOwnership(pod, dir, false, false)
+		}
+		return HostVolume{Path: dir}, err
 
 	case v.HostPath != nil:
 		return HostVolume{Path: v.HostPath.Path}, checkHostPath(v.HostPath.Path, v.HostPath.Type)
@@ -343,6 +349,9 @@ func (m *Manager) writeVolume(pod *corev1.Pod, plugin, name string, tmpfs bool, 
 	if changed {
 		m.log.Debug("Wrote volume", "pod", pod.Namespace+"/"+pod.Name, "volume", name, "files", len(files))
 	}
+	if err := setOwnership(pod, dir, true, changed); err != nil {
+		return HostVolume{}, err
+	}
 	return HostVolume{Path: dir, ReadOnly: true}, nil
 }
 
@@ -378,6 +387,9 @@ func (m *Manager) claimVolume(ctx context.Context, pod *corev1.Pod, src *corev1.
 			}
 		} else if err != nil {
 			return HostVolume{}, fmt.Errorf("path %q does not exist", path)
+		}
+		if err := setOwnership(pod, path, src.ReadOnly, false); err != nil {
+			return HostVolume{}, err
 		}
 		return HostVolume{Path: path, ReadOnly: src.ReadOnly}, nil
 	case pv.Spec.HostPath != nil:
