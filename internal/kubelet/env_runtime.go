@@ -46,9 +46,8 @@ func (k *Kubelet) nodeAllocatable() corev1.ResourceList {
 // FailedMount event for each that fails. It reports whether all are
 // ready; a pod whose sandbox does not run yet waits until they are.
 func (k *Kubelet) setUpVolumes(ctx context.Context, pod *corev1.Pod) bool {
-	if len(pod.Spec.Volumes) == 0 {
-		return true
-	}
+	// Called for pods without volumes too: it marks the pod's directory
+	// as in use, so that orphan cleanup racing with a new pod leaves it.
 	_, errs := k.volumes.SetUp(ctx, pod)
 	for _, err := range errs {
 		if k.volumes.ShouldReport(pod.UID, err.Error()) {
