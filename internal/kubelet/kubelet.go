@@ -63,7 +63,8 @@ type Config struct {
 	// /var/lib/kubelet/pods: volumes, termination-message files (default
 	// <dir of LogDir>/kubelet/pods).
 	PodsDir string
-	// Workers is how many pods sync at once (default 4).
+	// Workers is how many pods sync at once (default 16: a sync may
+	// wait out a container's termination grace period).
 	Workers int
 	// ResyncPeriod is how often every pod is synced with the runtime, to
 	// notice exits (default 1 s).
@@ -143,7 +144,7 @@ func New(cfg Config) (*Kubelet, error) {
 		cfg.MaxPods = 110
 	}
 	if cfg.Workers == 0 {
-		cfg.Workers = 4
+		cfg.Workers = 16
 	}
 	if cfg.ResyncPeriod == 0 {
 		cfg.ResyncPeriod = time.Second

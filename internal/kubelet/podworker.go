@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -540,6 +541,9 @@ func (k *Kubelet) killPod(ctx context.Context, pod *corev1.Pod, uid types.UID, g
 // API get to exit.
 const orphanGrace = 2 * time.Second
 
+// orphanKillers bounds how many deleted pods are killed at once.
+const orphanKillers = 16
+
 // removeOrphans kills and removes the sandboxes of pods not in uids (pods
 // deleted from the API at once, or while the agent was away).
 func (k *Kubelet) removeOrphans(ctx context.Context, uids map[types.UID]bool) error {
@@ -548,7 +552,14 @@ func (k *Kubelet) removeOrphans(ctx context.Context, uids map[types.UID]bool) er
 		return err
 	}
 	done := map[types.UID]bool{}
-	var errs []error
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	// In parallel: containers that ignore SIGTERM take the whole grace
+	// period each, and many pods may go at once (a namespace deleted).
+	sem := make(chan struct{}, orphanKillers)
 	for _, sb := range list {
 		uid := types.UID(sb.Labels[labelPodUID])
 		if uid == "" || uids[uid] || done[uid] {
@@ -556,7 +567,15 @@ func (k *Kubelet) removeOrphans(ctx context.Context, uids map[types.UID]bool) er
 		}
 		done[uid] = true
 		k.log.Info("Removing the sandbox of a deleted pod", "pod", sb.GetMetadata().GetNamespace()+"/"+sb.GetMetadata().GetName(), "uid", uid)
-		errs = append(errs, k.killPod(ctx, nil, uid, orphanGrace))
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			err := k.killPod(ctx, nil, uid, orphanGrace)
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+		})
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
