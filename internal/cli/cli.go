@@ -22,9 +22,12 @@ const usage = `skiff: a Kubernetes-compatible cluster in one binary
 
 Usage:
   skiff server [flags]    run the control plane and, unless --disable-agent, a node agent
+  skiff agent [flags]     join a node to a cluster (--server URL --token TOKEN)
+  skiff token create      print a new join token for agents
+  skiff images import F…  import image tarballs into this node's containerd
   skiff version           print the version
 
-Run "skiff server --help" for the server's flags.
+Run "skiff server --help" or "skiff agent --help" for their flags.
 `
 
 // Main runs skiff with args (without the program name) and returns the
@@ -37,6 +40,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "server":
 		return runServer(args[1:], stderr)
+	case "agent":
+		return runAgent(args[1:], stderr)
+	case "token":
+		return runToken(args[1:], stdout, stderr)
+	case "images":
+		return runImages(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "skiff version %s (go %s)\n", server.Version.GitVersion, goVersion())
 		return 0
