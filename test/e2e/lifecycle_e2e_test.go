@@ -130,6 +130,16 @@ spec:
   - {name: fail, image: busybox, imagePullPolicy: IfNotPresent, command: [sh, -c, "exit 7"]}
   containers:
   - {name: app, image: busybox, imagePullPolicy: IfNotPresent, command: ["true"]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: looping
+spec:
+  initContainers:
+  - {name: fail, image: busybox, imagePullPolicy: IfNotPresent, command: [sh, -c, "exit 1"]}
+  containers:
+  - {name: app, image: busybox, imagePullPolicy: IfNotPresent, command: ["true"]}
 `)
 	lcWait(t, k, "blocked", "{.status.initContainerStatuses[0].state.running.startedAt}", "init container running", 2*time.Minute, func(s string) bool { return s != "" })
 	if got := lcStatus(t, k, "blocked"); got != "Init:0/2" {
@@ -147,6 +157,12 @@ spec:
 	}
 	if got := lcField(t, k, "broken", "{.status.containerStatuses[0].state.waiting.reason}"); got != "PodInitializing" {
 		t.Errorf("app container waiting %q, want PodInitializing (never started)", got)
+	}
+	// Under restartPolicy Always a failing init container is retried with
+	// a backoff.
+	lcWaitStatus(t, k, "looping", "Init:CrashLoopBackOff", 2*time.Minute)
+	if got := lcField(t, k, "looping", "{.status.phase}"); got != "Pending" {
+		t.Errorf("phase %q while the init container backs off, want Pending", got)
 	}
 }
 
