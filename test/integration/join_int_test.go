@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/skiff/skiff/internal/agent"
 	"github.com/skiff/skiff/internal/auth/bootstraptoken"
+	"github.com/skiff/skiff/internal/cli"
 	"github.com/skiff/skiff/internal/server"
 	"github.com/skiff/skiff/internal/testutil"
 )
@@ -301,3 +303,38 @@ func nodeCSR(t *testing.T, cn string) *certificatesv1.CertificateSigningRequest 
 // authnReview is an empty SelfSubjectReview: the server fills in who
 // asked.
 var authnReview authenticationv1.SelfSubjectReview
+
+// TestTokenCreate runs `skiff token create` against the server: the
+// printed token pins the same CA as the server's own, expires as asked,
+// and authenticates.
+func TestTokenCreate(t *testing.T) {
+	s, admin := startAPI(t)
+	ctx := ctxT(t)
+	var stdout, stderr bytes.Buffer
+	if code := cli.Main([]string{"token", "create", "--kubeconfig", s.Kubeconfig(), "--ttl", "1h", "--description", "for a test"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("skiff token create: exit %d: %s", code, stderr.String())
+	}
+	tok, err := bootstraptoken.Parse(stdout.String())
+	if err != nil {
+		t.Fatalf("printed token %q: %v", stdout.String(), err)
+	}
+	if want := serverToken(t, s).CAHash; tok.CAHash != want {
+		t.Errorf("token pins %s, the server's token %s", tok.CAHash, want)
+	}
+	sec, err := admin.CoreV1().Secrets("kube-system").Get(ctx, bootstraptoken.SecretName(tok.ID), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp := bootstraptoken.Expires(sec); exp.Before(time.Now().Add(59*time.Minute)) || exp.After(time.Now().Add(61*time.Minute)) {
+		t.Errorf("expiration %v, want in an hour", exp)
+	}
+	if string(sec.Data[bootstraptoken.KeyDescription]) != "for a test" {
+		t.Errorf("description %q", sec.Data[bootstraptoken.KeyDescription])
+	}
+	c := rest.AnonymousClientConfig(s.RESTConfig())
+	c.BearerToken = tok.Credential()
+	eventually(t, wait, "the new token authenticates", func() (bool, error) {
+		r, err := kubernetes.NewForConfigOrDie(c).AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnReview, metav1.CreateOptions{})
+		return err == nil && r.Status.UserInfo.Username == "system:bootstrap:"+tok.ID, err
+	})
+}
