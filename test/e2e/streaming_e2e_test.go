@@ -224,6 +224,20 @@ func TestStreamingExec(t *testing.T) {
 	for _, mode := range streamModes() {
 		t.Run(mode.name, func(t *testing.T) {
 			k := kubectlFor(n.Kubectl, mode)
+			t.Run("protocol", func(t *testing.T) {
+				// kubectl upgrades with GET for WebSocket, POST for SPDY;
+				// a failed WebSocket upgrade would fall back silently.
+				method := "POST"
+				if mode.name == "websocket" {
+					method = "GET"
+				}
+				r := k.Run(t, "-v=6", "exec", "sh", "--", "true")
+				re := regexp.MustCompile(`(GET|POST) https://\S+/pods/sh/exec\S* 101 Switching Protocols`)
+				m := re.FindAllStringSubmatch(r.Stderr, -1)
+				if r.Code != 0 || len(m) != 1 || m[0][1] != method {
+					t.Errorf("want exactly one upgrade, with %s:\n%s", method, r)
+				}
+			})
 			t.Run("exit code", func(t *testing.T) {
 				r := k.Run(t, "exec", "sh", "--", "sh", "-c", "echo out; echo err >&2; exit 3")
 				if r.Code != 3 || r.Stdout != "out\n" || !strings.Contains(r.Stderr, "err\n") {
@@ -390,7 +404,7 @@ spec:
 	for _, mode := range streamModes() {
 		t.Run(mode.name, func(t *testing.T) {
 			k := kubectlFor(n.Kubectl, mode)
-			s := k.Start(t, "port-forward", "pod/web", fmt.Sprintf(":%d", port))
+			s := k.Start(t, "-v=6", "port-forward", "pod/web", fmt.Sprintf(":%d", port))
 			line := regexp.MustCompile(fmt.Sprintf(`^Forwarding from 127\.0\.0\.1:(\d+) -> %d$`, port))
 			var local string
 			deadline := time.After(30 * time.Second)
@@ -417,6 +431,17 @@ spec:
 				if resp.StatusCode != http.StatusOK || len(bytes.TrimSpace(b)) == 0 {
 					t.Errorf("GET /hostname through the forward: %s %q", resp.Status, b)
 				}
+			}
+			// WebSocket upgrades with GET, SPDY with POST (see TestStreamingExec).
+			method := "POST"
+			if mode.name == "websocket" {
+				method = "GET"
+			}
+			s.mu.Lock()
+			stderr := s.err.String()
+			s.mu.Unlock()
+			if !strings.Contains(stderr, method+" https://") || !regexp.MustCompile(method+` https://\S+/pods/web/portforward 101 Switching Protocols`).MatchString(stderr) {
+				t.Errorf("want the forward upgraded with %s:\n%s", method, stderr)
 			}
 		})
 	}
