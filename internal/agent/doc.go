@@ -1,7 +1,10 @@
 // Package agent is the composition root of a node agent: it starts the
 // node's private containerd (package containerd), imports the image
 // tarballs found in the agent's image directories, dials the CRI and runs
-// the kubelet (package kubelet) against the API server.
+// the kubelet (package kubelet) against the API server. With the cluster's
+// client CA it also serves the node's API on --kubelet-port (package
+// kubelet/kubeletserver), through which the API server reaches the node
+// for kubectl logs, exec, attach and port-forward.
 //
 // `skiff server` embeds one for its own node (internal/server); `skiff
 // agent` will run one alone. Only internal/server and internal/cli import
