@@ -113,6 +113,21 @@ func (*Plugin) EventsToRegister() []framework.ClusterEvent {
 	}
 }
 
+// namespaceLabels returns a lookup of namespace labels that asks the
+// handle once per namespace: a cycle matches terms against every pod of
+// the cluster, most of them in a few namespaces.
+func (p *Plugin) namespaceLabels() func(ns string) labels.Set {
+	seen := map[string]labels.Set{}
+	return func(ns string) labels.Set {
+		l, ok := seen[ns]
+		if !ok {
+			l = p.h.NamespaceLabels(ns)
+			seen[ns] = l
+		}
+		return l
+	}
+}
+
 func matchesAll(terms []framework.AffinityTerm, pod *v1.Pod, ns labels.Set) bool {
 	if len(terms) == 0 {
 		return false
@@ -147,9 +162,10 @@ func (p *Plugin) PreFilter(ctx context.Context, state *framework.CycleState, pod
 		}
 	}
 	if len(pi.RequiredAffinityTerms) > 0 || len(pi.RequiredAntiAffinityTerms) > 0 {
+		nsLabels := p.namespaceLabels()
 		for _, ni := range lister.List() {
 			for _, ex := range ni.Pods {
-				s.addIncoming(ex, ni.Node(), p.h.NamespaceLabels(ex.Pod.Namespace), 1)
+				s.addIncoming(ex, ni.Node(), nsLabels(ex.Pod.Namespace), 1)
 			}
 		}
 	}
@@ -280,14 +296,15 @@ func (p *Plugin) PreScore(_ context.Context, state *framework.CycleState, pod *v
 		}
 		m[v] += w
 	}
-	nsLabels := p.h.NamespaceLabels(pod.Namespace)
+	nsOf := p.namespaceLabels()
+	nsLabels := nsOf(pod.Namespace)
 	for _, ni := range nodes {
 		exList := ni.PodsWithAffinity
 		if hasPreferred {
 			exList = ni.Pods
 		}
 		for _, ex := range exList {
-			exNS := p.h.NamespaceLabels(ex.Pod.Namespace)
+			exNS := nsOf(ex.Pod.Namespace)
 			for _, t := range pi.PreferredAffinityTerms {
 				if t.Matches(ex.Pod, exNS) {
 					add(ni.Node(), t.TopologyKey, int64(t.Weight))

@@ -42,8 +42,9 @@ func (*BalancedAllocation) Name() string { return BalancedAllocationName }
 
 // PreScore implements framework.PreScorePlugin: best-effort pods (no
 // requests for the scored resources) are skipped.
-func (b *BalancedAllocation) PreScore(_ context.Context, _ *framework.CycleState, pod *v1.Pod, _ []*framework.NodeInfo) *framework.Status {
-	req := framework.PodRequests(pod, false)
+func (b *BalancedAllocation) PreScore(_ context.Context, state *framework.CycleState, pod *v1.Pod, _ []*framework.NodeInfo) *framework.Status {
+	writeScoreRequests(state, pod)
+	req := scoreRequests(state, pod, false)
 	for _, r := range b.resources {
 		if req.Get(v1.ResourceName(r.Name)) > 0 {
 			return nil
@@ -53,9 +54,9 @@ func (b *BalancedAllocation) PreScore(_ context.Context, _ *framework.CycleState
 }
 
 // Score implements framework.ScorePlugin.
-func (b *BalancedAllocation) Score(_ context.Context, _ *framework.CycleState, pod *v1.Pod, ni *framework.NodeInfo) (int64, *framework.Status) {
+func (b *BalancedAllocation) Score(_ context.Context, state *framework.CycleState, pod *v1.Pod, ni *framework.NodeInfo) (int64, *framework.Status) {
 	s := &allocationScorer{resources: b.resources, score: balancedScore}
-	return s.nodeScore(pod, ni, true), nil
+	return s.nodeScore(state, pod, ni, true), nil
 }
 
 func balancedScore(requested, alloc []int64) int64 {

@@ -215,12 +215,44 @@ func (f *Fit) Insufficient(req *framework.Resource, ni *framework.NodeInfo) []In
 }
 
 // Score implements framework.ScorePlugin.
-func (f *Fit) Score(_ context.Context, _ *framework.CycleState, pod *v1.Pod, ni *framework.NodeInfo) (int64, *framework.Status) {
-	return f.scorer.nodeScore(pod, ni, false), nil
+func (f *Fit) Score(_ context.Context, state *framework.CycleState, pod *v1.Pod, ni *framework.NodeInfo) (int64, *framework.Status) {
+	return f.scorer.nodeScore(state, pod, ni, false), nil
 }
 
 // ScoreExtensions implements framework.ScorePlugin.
 func (*Fit) ScoreExtensions() framework.ScoreExtensions { return nil }
+
+// preScoreKey holds the pod's requests for scoring, computed once per
+// cycle rather than once per node.
+const preScoreKey framework.StateKey = "PreScoreNodeResources"
+
+type podScoreRequests struct{ requested, nonZero *framework.Resource }
+
+func (r *podScoreRequests) Clone() framework.StateData { return r }
+
+// writeScoreRequests stores the pod's requests (actual and with the
+// scoring defaults) in state for Score.
+func writeScoreRequests(state *framework.CycleState, pod *v1.Pod) {
+	state.Write(preScoreKey, &podScoreRequests{requested: framework.PodRequests(pod, false), nonZero: framework.PodRequests(pod, true)})
+}
+
+// scoreRequests returns what writeScoreRequests stored, or computes it.
+func scoreRequests(state *framework.CycleState, pod *v1.Pod, nonZero bool) *framework.Resource {
+	if d, err := state.Read(preScoreKey); err == nil {
+		r := d.(*podScoreRequests)
+		if nonZero {
+			return r.nonZero
+		}
+		return r.requested
+	}
+	return framework.PodRequests(pod, nonZero)
+}
+
+// PreScore implements framework.PreScorePlugin.
+func (*Fit) PreScore(_ context.Context, state *framework.CycleState, pod *v1.Pod, _ []*framework.NodeInfo) *framework.Status {
+	writeScoreRequests(state, pod)
+	return nil
+}
 
 // allocationScorer scores a node from the requested and allocatable
 // amounts of its resources, each including the incoming pod.
@@ -234,8 +266,8 @@ type allocationScorer struct {
 // count the defaults for unset requests. Resources the node lacks (or
 // extended resources the pod does not ask for) get allocatable 0 and are
 // skipped by the scorers.
-func (s *allocationScorer) nodeScore(pod *v1.Pod, ni *framework.NodeInfo, useRequested bool) int64 {
-	podReq := framework.PodRequests(pod, !useRequested)
+func (s *allocationScorer) nodeScore(state *framework.CycleState, pod *v1.Pod, ni *framework.NodeInfo, useRequested bool) int64 {
+	podReq := scoreRequests(state, pod, !useRequested)
 	requested := make([]int64, len(s.resources))
 	alloc := make([]int64, len(s.resources))
 	nodeReq := ni.NonZeroRequested
