@@ -88,6 +88,23 @@ spec:
 		})
 	}
 
+	// Older WebSocket protocols pass through to the runtime's own
+	// WebSocket support (v4 cannot close stdin, so no stdin here).
+	t.Run("exec/websocket-v4", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		ex, err := remotecommand.NewWebSocketExecutorForProtocols(cfg, "GET", execURL("echo hi; echo oops >&2; exit 7", false).String(), "v4.channel.k8s.io")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		err = ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &stdout, Stderr: &stderr})
+		var exit exec.CodeExitError
+		if !errors.As(err, &exit) || exit.Code != 7 || stdout.String() != "hi\n" || stderr.String() != "oops\n" {
+			t.Errorf("exit %v, stdout %q, stderr %q; want code 7, hi, oops", err, stdout.String(), stderr.String())
+		}
+	})
+
 	// A terminal's size reaches the container, through either protocol.
 	for name, newExec := range executors {
 		t.Run("resize/"+name, func(t *testing.T) {
