@@ -15,11 +15,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 )
 
 // cniConfFile is the name of the node's network config in containerd's
@@ -127,37 +124,55 @@ func enableForwarding(podCIDR netip.Prefix) error {
 }
 
 // waitPodCIDR watches the node until it has a pod CIDR (given by the
-// server's node IPAM controller) and returns it.
+// server's node IPAM controller) and returns it. The node may not be
+// registered yet.
 func waitPodCIDR(ctx context.Context, client kubernetes.Interface, node string) (netip.Prefix, error) {
+	nodes := client.CoreV1().Nodes()
 	sel := fields.OneTermEqualSelector("metadata.name", node).String()
-	lw := &cache.ListWatch{
-		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = sel
-			return client.CoreV1().Nodes().List(ctx, o)
-		},
-		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = sel
-			return client.CoreV1().Nodes().Watch(ctx, o)
-		},
-	}
-	var cidr netip.Prefix
-	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Node{}, nil, func(ev watch.Event) (bool, error) {
-		n, ok := ev.Object.(*corev1.Node)
-		if !ok || ev.Type == watch.Deleted {
-			return false, nil
+	for {
+		rv := ""
+		n, err := nodes.Get(ctx, node, metav1.GetOptions{})
+		switch {
+		case err == nil:
+			if p, ok := nodePodCIDR(n); ok {
+				return p, nil
+			}
+			rv = n.ResourceVersion
+		case !apierrors.IsNotFound(err):
+			return netip.Prefix{}, fmt.Errorf("get node %s: %w", node, err)
 		}
-		for _, s := range append([]string{n.Spec.PodCIDR}, n.Spec.PodCIDRs...) {
-			if p, err := netip.ParsePrefix(s); err == nil {
-				cidr = p
-				return true, nil
+		timeout := int64(300)
+		w, err := nodes.Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: rv, TimeoutSeconds: &timeout})
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("watch node %s: %w", node, err)
+		}
+		for ev := range w.ResultChan() {
+			n, ok := ev.Object.(*corev1.Node)
+			if !ok || ev.Type == watch.Deleted || n.Name != node {
+				continue
+			}
+			if p, ok := nodePodCIDR(n); ok {
+				w.Stop()
+				return p, nil
 			}
 		}
-		return false, nil
-	})
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("wait for the pod CIDR of node %s: %w", node, err)
+		w.Stop()
+		if err := ctx.Err(); err != nil {
+			return netip.Prefix{}, err
+		}
+		// The watch ended (timeout, or an expired resourceVersion): look
+		// again.
 	}
-	return cidr, nil
+}
+
+// nodePodCIDR returns n's pod CIDR, if it has a valid one.
+func nodePodCIDR(n *corev1.Node) (netip.Prefix, bool) {
+	for _, s := range append([]string{n.Spec.PodCIDR}, n.Spec.PodCIDRs...) {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			return p, true
+		}
+	}
+	return netip.Prefix{}, false
 }
 
 // setupNetwork waits for the node's pod CIDR, then enables forwarding

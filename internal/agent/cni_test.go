@@ -1,14 +1,22 @@
 package agent
 
 import (
+	"context"
 	"encoding/json"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes/fake"
+	clienttesting "k8s.io/client-go/testing"
 )
 
 func TestNewPodNetwork(t *testing.T) {
@@ -157,5 +165,52 @@ COMMIT
 COMMIT`, 1)
 	if rules, chains := idlePortmapRules(busy); rules != nil || chains != nil {
 		t.Errorf("a mapping remains, yet %v %v would go", rules, chains)
+	}
+}
+
+func TestWaitPodCIDR(t *testing.T) {
+	client := fake.NewClientset()
+	// A watch the test drives, so that no event can slip past it.
+	events := watch.NewFake()
+	watching := make(chan struct{})
+	var once sync.Once
+	client.PrependWatchReactor("nodes", func(clienttesting.Action) (bool, watch.Interface, error) {
+		once.Do(func() { close(watching) })
+		return true, events, nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	type result struct {
+		p   netip.Prefix
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		p, err := waitPodCIDR(ctx, client, "n1")
+		got <- result{p, err}
+	}()
+	select {
+	case <-watching:
+	case <-ctx.Done():
+		t.Fatal("waitPodCIDR did not watch the node")
+	}
+	// The node registers without a pod CIDR, another node has one, then
+	// the IPAM controller gives n1 its own.
+	events.Add(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}})
+	events.Add(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "other"}, Spec: corev1.NodeSpec{PodCIDR: "10.42.9.0/24"}})
+	events.Modify(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Spec: corev1.NodeSpec{PodCIDR: "10.42.3.0/24", PodCIDRs: []string{"10.42.3.0/24"}}})
+	select {
+	case r := <-got:
+		if r.err != nil || r.p.String() != "10.42.3.0/24" {
+			t.Errorf("waitPodCIDR = %v, %v; want 10.42.3.0/24 (not the other node's)", r.p, r.err)
+		}
+	case <-ctx.Done():
+		t.Fatal("waitPodCIDR did not return")
+	}
+
+	// A node that already has its pod CIDR needs no watch.
+	client = fake.NewClientset(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n2"}, Spec: corev1.NodeSpec{PodCIDR: "10.42.4.0/24"}})
+	if p, err := waitPodCIDR(ctx, client, "n2"); err != nil || p.String() != "10.42.4.0/24" {
+		t.Errorf("waitPodCIDR of a node with a pod CIDR = %v, %v", p, err)
 	}
 }
