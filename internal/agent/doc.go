@@ -4,7 +4,11 @@
 // the kubelet (package kubelet) against the API server. With the cluster's
 // client CA it also serves the node's API on --kubelet-port (package
 // kubelet/kubeletserver), through which the API server reaches the node
-// for kubectl logs, exec, attach and port-forward.
+// for kubectl logs, exec, attach and port-forward. Beside the kubelet it
+// sets up the pod network: once the server has given the Node a pod CIDR
+// it enables IP forwarding and writes a CNI bridge config into
+// containerd's conf dir (cni.go); TeardownNetwork undoes what the network
+// leaves on the machine, for resets and tests.
 //
 // `skiff server` embeds one for its own node (internal/server); `skiff
 // agent` will run one alone. Only internal/server and internal/cli import
