@@ -134,7 +134,7 @@ func (s *Server) startWithAgent(node string) error {
 		"--cluster-cidr", cidr,
 	)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM} // a killed test run takes its servers along
 	if err := cmd.Start(); err != nil {
 		return err
 	}

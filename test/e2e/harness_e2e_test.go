@@ -186,7 +186,7 @@ func (s *Server) start() error {
 	)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM} // a killed test run takes its servers along
 	if err := cmd.Start(); err != nil {
 		return err
 	}
