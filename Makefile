@@ -33,7 +33,7 @@ test-integration: ## in-process server with real etcd and client-go
 test-e2e: ## the real binary driven by the installed kubectl (root)
 	$(GO) test -count=1 -timeout 15m -tags e2e ./test/e2e/...
 
-bench: ## API server benchmarks (figures go to docs/benchmarks.md)
+bench: ## benchmarks: API server, scheduler, controllers, node agent (root only) (figures go to docs/benchmarks.md)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/...
 
 lint: ## gofmt and go vet over every build tag

@@ -98,6 +98,7 @@ func serverFlags(fs *flag.FlagSet, c *config.Server) {
 	fs.DurationVar(&c.NodeMonitorGracePeriod, "node-monitor-grace-period", c.NodeMonitorGracePeriod, "how long a node may go without a heartbeat before it is marked Unknown (default 40s)")
 	fs.StringVar(&c.SchedulerConfig, "scheduler-config", c.SchedulerConfig, "KubeSchedulerConfiguration file of the scheduler")
 	fs.BoolVar(&c.Debug, "debug", c.Debug, "log at debug level")
+	kubeletFlags(fs, &c.Kubelet)
 }
 
 func runServer(args []string, stderr io.Writer) int {

@@ -165,6 +165,9 @@ func stopSharedNode() {
 	if err := agent.TeardownNetwork(shared.node, shared.run); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: shared node network teardown:", err)
 	}
+	if err := removeNodeCgroups(shared.node); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: shared node cgroups:", err)
+	}
 	_ = os.RemoveAll(shared.run)
 	_ = os.RemoveAll(filepath.Dir(s.DataDir))
 }
