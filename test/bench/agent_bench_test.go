@@ -29,10 +29,12 @@ import (
 // Agent workload of issue 5: busybox pods (a local image) on the server's
 // own node, created through the scheduler at a steady rate.
 const (
-	agentPods        = 100
-	agentPodsPerSec  = 5  // creation rate of the paced run
-	agentSteadyPods  = 50 // pods kept running for the resource figures
-	agentIdleSeconds = 15 // how long each resource figure is sampled
+	agentPods       = 100
+	agentPodsPerSec = 5  // creation rate of the paced run
+	agentSteadyPods = 50 // pods kept running for the resource figures
+	// agentSequentialPods are started one after the other first.
+	agentSequentialPods = 20
+	agentIdleSeconds    = 15 // how long each resource figure is sampled
 )
 
 // BenchmarkAgent starts `skiff server` with its agent on a private
@@ -244,17 +246,19 @@ type podTimes struct {
 	created, running, ready map[string]time.Time
 	done                    chan struct{}
 	want                    int
+	// prefix starts the names of the pods of this run.
+	prefix string
 }
 
-func newPodTimes(want int) *podTimes {
+func newPodTimes(prefix string, want int) *podTimes {
 	return &podTimes{created: map[string]time.Time{}, running: map[string]time.Time{}, ready: map[string]time.Time{},
-		done: make(chan struct{}), want: want}
+		done: make(chan struct{}), want: want, prefix: prefix}
 }
 
 func (pt *podTimes) observe(obj any) {
 	pod, ok := obj.(*corev1.Pod)
-	if !ok {
-		return
+	if !ok || !strings.HasPrefix(pod.Name, pt.prefix) {
+		return // another run's pod
 	}
 	now := time.Now()
 	pt.mu.Lock()
@@ -310,7 +314,7 @@ func startPods(b *testing.B, cs, watch kubernetes.Interface, prefix string, n in
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	pt := newPodTimes(n)
+	pt := newPodTimes(prefix+"-", n)
 	factory := informers.NewSharedInformerFactoryWithOptions(watch, 0, informers.WithNamespace("default"))
 	inf := factory.Core().V1().Pods().Informer()
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -453,11 +457,28 @@ func runAgentBench(b *testing.B, pods int) {
 		idle.serverMiB-baseMiB, idle.serverMiB-baseMiB+idle.containerdMiB)
 	b.ReportMetric(idle.serverMiB-baseMiB+idle.containerdMiB, "agent+containerd-idle-MiB")
 
+	// One pod at a time: the latency of the start path itself, with no
+	// other pod starting meanwhile.
 	var names []string
+	var seqRun, seqReady []time.Duration
+	for i := range agentSequentialPods {
+		prefix := fmt.Sprintf("seq-%d", i)
+		names = append(names, prefix+"-0")
+		run, ready := startPods(b, cs, watch, prefix, 1, 0)
+		seqRun, seqReady = append(seqRun, run.p50), append(seqReady, ready.p50)
+	}
+	run, ready := summarize(seqRun), summarize(seqReady)
+	note("pod startup, %d pods one at a time (load %s): create→Running p50 %.0f ms p99 %.0f ms max %.0f ms; create→Ready p50 %.0f ms p99 %.0f ms max %.0f ms",
+		agentSequentialPods, loadavg(), ms(run.p50), ms(run.p99), ms(run.max), ms(ready.p50), ms(ready.p99), ms(ready.max))
+	reportLatency(b, "single-running", run)
+	reportLatency(b, "single-ready", ready)
+	deletePods(b, cs, names, 0)
+
+	names = names[:0]
 	for i := range pods {
 		names = append(names, fmt.Sprintf("paced-%d", i))
 	}
-	run, ready := startPods(b, cs, watch, "paced", pods, time.Second/agentPodsPerSec)
+	run, ready = startPods(b, cs, watch, "paced", pods, time.Second/agentPodsPerSec)
 	note("pod startup, %d pods at %d/s (load %s): create→Running p50 %.0f ms p99 %.0f ms max %.0f ms; create→Ready p50 %.0f ms p99 %.0f ms max %.0f ms",
 		pods, agentPodsPerSec, loadavg(), ms(run.p50), ms(run.p99), ms(run.max), ms(ready.p50), ms(ready.p99), ms(ready.max))
 	reportLatency(b, "paced-running", run)
