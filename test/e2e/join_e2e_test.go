@@ -175,6 +175,88 @@ func TestAgentJoins(t *testing.T) {
 	if code := a.stop(t); code != 0 {
 		t.Errorf("agent exited with %d after SIGTERM", code)
 	}
+
+	t.Run("external runtime", func(t *testing.T) {
+		testExternalRuntime(t, ctx, k, server, token, root, images)
+	})
+}
+
+// testExternalRuntime joins a second node whose agent uses a containerd
+// it did not start (--container-runtime-endpoint), runs a host-network
+// pod there (the pod network is left to that runtime), and checks that
+// stopping the agent leaves the runtime running.
+func testExternalRuntime(t *testing.T, ctx context.Context, k *Kubectl, server, token, root, images string) {
+	node := fmt.Sprintf("e2e-joinx-%d", os.Getpid())
+	run := filepath.Join("/run/skiff", node)
+	agentData := filepath.Join(root, "agentx")
+	rtRoot := filepath.Join(root, "external-containerd")
+	// The runtime's own network configuration, which the agent leaves
+	// alone: loopback only, enough for the runtime to report its network
+	// ready and to run host-network pods.
+	cniDir := filepath.Join(rtRoot, "cni", "net.d")
+	if err := os.MkdirAll(cniDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cniDir, "10-loopback.conflist"),
+		[]byte(`{"cniVersion":"1.0.0","name":"lo-only","plugins":[{"type":"loopback"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, err := containerd.Start(ctx, containerd.Config{Root: rtRoot, State: filepath.Join(run, "external")})
+	if err != nil {
+		t.Fatalf("start containerd: %v", err)
+	}
+	a := &agentProc{logPath: filepath.Join(root, "agentx.log")}
+	t.Cleanup(func() {
+		a.stop(t)
+		if t.Failed() {
+			a.dumpLog(t)
+		}
+		if err := d.Stop(context.Background()); err != nil {
+			t.Errorf("stop containerd: %v", err)
+		}
+		if err := containerd.Teardown(d.Address(), rtRoot, agentData, run); err != nil {
+			t.Errorf("teardown: %v", err)
+		}
+		if err := agent.TeardownNetwork(node, run); err != nil {
+			t.Errorf("network teardown: %v", err)
+		}
+		if err := removeNodeCgroups(node); err != nil {
+			t.Errorf("cgroups: %v", err)
+		}
+		if err := os.RemoveAll(run); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	endpoint := "unix://" + d.Address()
+	for _, f := range []string{imagebuild.PauseFile, imagebuild.BusyboxFile} {
+		if out, err := exec.CommandContext(ctx, skiffBin, "images", "import", "--container-runtime-endpoint", endpoint, filepath.Join(images, f)).CombinedOutput(); err != nil {
+			t.Fatalf("skiff images import: %v\n%s", err, out)
+		}
+	}
+	if err := a.start(skiffBin, "agent", "--server", server, "--token", token, "--data-dir", agentData,
+		"--node-name", node, "--kubelet-port", "0", "--container-runtime-endpoint", endpoint); err != nil {
+		t.Fatal(err)
+	}
+	waitKubectl(t, ctx, k, "node "+node+" Ready", func(out string) bool {
+		return out == "True"
+	}, "get", "node", node, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+	k.OK(t, "run", "hostweb", "--image=busybox", "--restart=Never",
+		`--overrides={"apiVersion":"v1","spec":{"nodeName":"`+node+`","hostNetwork":true}}`, "--", "sleep", "3600")
+	waitKubectl(t, ctx, k, "pod hostweb Running", func(out string) bool {
+		return out == "Running"
+	}, "get", "pod", "hostweb", "-o", "jsonpath={.status.phase}")
+	if _, err := os.Stat(filepath.Join(agentData, "agent", "containerd")); err == nil {
+		t.Error("the agent made a containerd of its own")
+	}
+	k.OK(t, "delete", "pod", "hostweb", "--grace-period=1")
+	if code := a.stop(t); code != 0 {
+		t.Errorf("agent exited with %d after SIGTERM", code)
+	}
+	select {
+	case <-d.Done():
+		t.Error("stopping the agent stopped the external containerd")
+	default:
+	}
 }
 
 // startControlPlane starts `skiff server --disable-agent` on a cluster
