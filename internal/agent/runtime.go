@@ -65,3 +65,10 @@ func (a *Agent) runtimeAddress() string {
 	}
 	return SocketPath(a.cfg.ContainerRuntimeEndpoint)
 }
+
+// ImportImages imports OCI or docker-archive tarballs into the containerd
+// at address (a socket path), as the agent does with images/ (`skiff
+// images import`).
+func ImportImages(ctx context.Context, address string, files ...string) error {
+	return containerd.ImportImages(ctx, address, files...)
+}

@@ -11,7 +11,6 @@ import (
 	"syscall"
 
 	"github.com/skiff/skiff/internal/agent"
-	"github.com/skiff/skiff/internal/containerd"
 )
 
 const imagesUsage = `Usage:
@@ -64,7 +63,7 @@ func runImages(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	for _, f := range files {
-		if err := containerd.ImportImages(ctx, address, f); err != nil {
+		if err := agent.ImportImages(ctx, address, f); err != nil {
 			return fail(stderr, fs.Name(), err, 1)
 		}
 		fmt.Fprintf(stdout, "imported %s\n", f)

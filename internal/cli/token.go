@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,14 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-
-	"github.com/skiff/skiff/internal/auth/bootstraptoken"
 	"github.com/skiff/skiff/internal/config"
-	"github.com/skiff/skiff/internal/pki"
+	"github.com/skiff/skiff/internal/server"
 )
 
 const tokenUsage = `Usage:
@@ -59,57 +52,10 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	if path == "" {
 		path = filepath.Join(dataDir, "kubeconfig.yaml")
 	}
-	tok, err := createToken(context.Background(), path, *ttl, *desc)
+	tok, err := server.CreateJoinToken(context.Background(), path, *ttl, *desc)
 	if err != nil {
 		return fail(stderr, fs.Name(), err, 1)
 	}
 	fmt.Fprintln(stdout, tok)
 	return 0
-}
-
-// createToken stores a new token through the API of the kubeconfig at
-// path and returns it with the CA hash of that kubeconfig's CA.
-func createToken(ctx context.Context, path string, ttl time.Duration, desc string) (string, error) {
-	rc, err := clientcmd.BuildConfigFromFlags("", path)
-	if err != nil {
-		return "", fmt.Errorf("load kubeconfig: %w", err)
-	}
-	caPEM := rc.CAData
-	if len(caPEM) == 0 && rc.CAFile != "" {
-		if caPEM, err = os.ReadFile(rc.CAFile); err != nil {
-			return "", fmt.Errorf("read CA: %w", err)
-		}
-	}
-	if len(caPEM) == 0 {
-		return "", errors.New("the kubeconfig names no certificate authority, so the token cannot pin it")
-	}
-	hash, err := pki.CAHash(caPEM)
-	if err != nil {
-		return "", err
-	}
-	client, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		return "", err
-	}
-	opts := bootstraptoken.SecretOptions{Description: desc}
-	if ttl > 0 {
-		opts.Expires = time.Now().Add(ttl)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	for range 3 { // a new random ID collides with an existing one only by bad luck
-		t, err := bootstraptoken.Generate(hash)
-		if err != nil {
-			return "", err
-		}
-		_, err = client.CoreV1().Secrets(bootstraptoken.SecretNamespace).Create(ctx, bootstraptoken.Secret(t, opts), metav1.CreateOptions{FieldManager: "skiff"})
-		if apierrors.IsAlreadyExists(err) {
-			continue
-		}
-		if err != nil {
-			return "", fmt.Errorf("store token: %w", err)
-		}
-		return t.String(), nil
-	}
-	return "", errors.New("store token: token IDs kept colliding")
 }
