@@ -276,8 +276,12 @@ func (c *Controller) assign(ctx context.Context, cached *corev1.Node, p netip.Pr
 		return fmt.Errorf("node %s was re-created", n.Name) // retry with the new one
 	}
 	if len(n.Spec.PodCIDRs) > 0 || n.Spec.PodCIDR != "" {
-		c.release(n.Name)
-		c.occupy(n)
+		// Usually our own earlier patch that the cache has not shown
+		// yet: then p stays reserved for the node as it is.
+		if live, ok := c.nodeBlock(n); !ok || live != p {
+			c.release(n.Name)
+			c.occupy(n)
+		}
 		return nil
 	}
 	// A patch, not an update: the kubelet's status posts must not make it
