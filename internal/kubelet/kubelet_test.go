@@ -2,14 +2,19 @@ package kubelet
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	clocktesting "k8s.io/utils/clock/testing"
 
@@ -317,5 +322,31 @@ func TestRegisterNodeAndLease(t *testing.T) {
 	lease, _ = h.client.CoordinationV1().Leases(LeaseNamespace).Get(ctx, "n1", metav1.GetOptions{})
 	if got := lease.Spec.RenewTime.Sub(first); got != 10*time.Second {
 		t.Errorf("lease renewed %v later, want 10s", got)
+	}
+}
+
+// TestNodeStatusRetriesConflicts: a status post that loses a race with
+// another writer of the Node is tried again at once, not a heartbeat later.
+func TestNodeStatusRetriesConflicts(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	if err := h.k.registerNode(ctx); err != nil {
+		t.Fatal(err)
+	}
+	conflicts := 2
+	h.client.PrependReactor("update", "nodes", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() != "status" || conflicts == 0 {
+			return false, nil, nil
+		}
+		conflicts--
+		return true, nil, apierrors.NewConflict(schema.GroupResource{Resource: "nodes"}, "n1", errors.New("the object has been modified"))
+	})
+	h.clock.Step(2 * time.Minute) // past the report frequency: the status must be posted
+	if err := h.k.postNodeStatus(ctx); err != nil {
+		t.Fatalf("postNodeStatus after 2 conflicts: %v", err)
+	}
+	if conflicts != 0 {
+		t.Errorf("%d conflicts left: the post did not reach the API", conflicts)
 	}
 }

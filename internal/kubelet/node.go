@@ -159,7 +159,23 @@ func (k *Kubelet) heartbeat(ctx context.Context) {
 	}
 }
 
+// nodeStatusRetries is how many times a status post that conflicted with
+// another writer (nodeipam's podCIDR patch, the node lifecycle
+// controller's taints) is tried again on the newest Node, as upstream's
+// kubelet does, so that Ready is not held back a whole heartbeat.
+const nodeStatusRetries = 5
+
 func (k *Kubelet) postNodeStatus(ctx context.Context) error {
+	var err error
+	for range nodeStatusRetries {
+		if err = k.tryPostNodeStatus(ctx); !apierrors.IsConflict(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func (k *Kubelet) tryPostNodeStatus(ctx context.Context) error {
 	nodes := k.client.CoreV1().Nodes()
 	node, err := nodes.Get(ctx, k.cfg.NodeName, metav1.GetOptions{})
 	if err != nil {
@@ -187,7 +203,7 @@ func (k *Kubelet) postNodeStatus(ctx context.Context) error {
 	st.VolumesInUse, st.VolumesAttached = node.Status.VolumesInUse, node.Status.VolumesAttached
 	node.Status = st
 	if _, err := nodes.UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("update status of node %s: %w", k.cfg.NodeName, err)
+		return fmt.Errorf("update status of node %s: %w", k.cfg.NodeName, err) // %w keeps IsConflict working
 	}
 	k.nodeMu.Lock()
 	k.lastStatus, k.lastReport = &st, now
