@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -37,13 +36,9 @@ func Run(ctx context.Context, cfg config.Agent, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	name := cfg.NodeName
-	if name == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			return fmt.Errorf("node name: %w", err)
-		}
-		name = strings.ToLower(h)
+	name, err := config.NodeName(cfg.NodeName)
+	if err != nil {
+		return err
 	}
 	dir := filepath.Join(cfg.DataDir, "agent")
 	server := strings.TrimSuffix(cfg.Server, "/")

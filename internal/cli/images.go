@@ -7,10 +7,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
+
 	"syscall"
 
 	"github.com/skiff/skiff/internal/agent"
+	"github.com/skiff/skiff/internal/config"
 )
 
 const imagesUsage = `Usage:
@@ -47,13 +48,9 @@ func runImages(args []string, stdout, stderr io.Writer) int {
 	}
 	address := agent.SocketPath(*endpoint)
 	if address == "" {
-		name := *node
-		if name == "" {
-			h, err := os.Hostname()
-			if err != nil {
-				return fail(stderr, fs.Name(), err, 1)
-			}
-			name = strings.ToLower(h)
+		name, err := config.NodeName(*node)
+		if err != nil {
+			return fail(stderr, fs.Name(), err, 1)
 		}
 		address = agent.ContainerdSocket("", name)
 	}

@@ -64,6 +64,9 @@ func (a Agent) Validate() error {
 	if a.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir must not be empty"))
 	}
+	if a.NodeName != "" {
+		errs = append(errs, validNodeName(a.NodeName))
+	}
 	if a.NodeIP != "" && net.ParseIP(a.NodeIP) == nil {
 		errs = append(errs, fmt.Errorf("--node-ip %q is not an IP address", a.NodeIP))
 	}

@@ -114,6 +114,9 @@ func (s Server) Validate() error {
 	if _, err := netip.ParseAddr(s.ClusterDNS); err != nil {
 		errs = append(errs, fmt.Errorf("--cluster-dns %q is not an IP address", s.ClusterDNS))
 	}
+	if s.NodeName != "" {
+		errs = append(errs, validNodeName(s.NodeName))
+	}
 	if s.NodeMonitorGracePeriod < 0 {
 		errs = append(errs, fmt.Errorf("--node-monitor-grace-period %v must not be negative", s.NodeMonitorGracePeriod))
 	}

@@ -48,3 +48,23 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("first service IP = %s", got)
 	}
 }
+
+func TestNodeNameValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{{"node-1", true}, {"n1.example.com", true}, {"hA-up", false}, {"under_score", false}} {
+		s := DefaultServer(0, "/root")
+		s.NodeName = tc.name
+		err := s.Validate()
+		if (err == nil) != tc.ok {
+			t.Errorf("--node-name %q: Validate() = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+		if got, err := NodeName(tc.name); (err == nil) != tc.ok || (tc.ok && got != tc.name) {
+			t.Errorf("NodeName(%q) = %q, %v", tc.name, got, err)
+		}
+	}
+	if got, err := NodeName(""); err == nil && got != strings.ToLower(got) {
+		t.Errorf("NodeName(\"\") = %q: the host name must be lower-cased", got)
+	}
+}

@@ -2,11 +2,11 @@ package server
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/skiff/skiff/internal/agent"
+	"github.com/skiff/skiff/internal/config"
 )
 
 // startAgent starts the node agent of this server's own node, unless
@@ -17,13 +17,9 @@ func (s *Server) startAgent(ctx context.Context) error {
 	if s.cfg.DisableAgent {
 		return nil
 	}
-	name := s.cfg.NodeName
-	if name == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			return err
-		}
-		name = h
+	name, err := config.NodeName(s.cfg.NodeName)
+	if err != nil {
+		return err
 	}
 	rc, err := s.nodeClientConfig(name)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/skiff/skiff/internal/config"
 	"github.com/skiff/skiff/internal/controller"
 	"github.com/skiff/skiff/internal/controller/cronjob"
 	"github.com/skiff/skiff/internal/controller/csrapproving"
@@ -215,10 +216,7 @@ func (s *Server) controllerIdentity() (string, error) {
 func (s *Server) localPathOptions() localpath.Options {
 	dirs := localpath.NodeLocal{}
 	if !s.cfg.DisableAgent {
-		dirs.Node = s.cfg.NodeName
-		if dirs.Node == "" {
-			dirs.Node, _ = os.Hostname() // "" on error: the agent makes the directories
-		}
+		dirs.Node, _ = config.NodeName(s.cfg.NodeName) // "" on error: the agent makes the directories
 	}
 	return localpath.Options{BasePath: filepath.Join(s.cfg.DataDir, "storage"), Dirs: dirs}
 }
