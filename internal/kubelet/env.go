@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/skiff/skiff/internal/kubelet/expansion"
 	"github.com/skiff/skiff/internal/kubelet/volume"
 )
 
@@ -143,7 +144,7 @@ func containerEnv(ctx context.Context, pod *corev1.Pod, c *corev1.Container, in 
 	for i := range c.Env {
 		e := &c.Env[i]
 		if e.Value != "" || e.ValueFrom == nil {
-			set(e.Name, expandVars(e.Value, vars))
+			set(e.Name, expansion.Expand(e.Value, vars))
 			continue
 		}
 		var v string
@@ -324,45 +325,7 @@ func expandArgs(args []string, env []corev1.EnvVar) []string {
 	}
 	out := make([]string, len(args))
 	for i, a := range args {
-		out[i] = expandVars(a, vars)
+		out[i] = expansion.Expand(a, vars)
 	}
 	return out
-}
-
-// expandVars replaces $(NAME) with vars[NAME] when NAME is defined,
-// leaves references to undefined names as written, and turns the escape
-// $$ into a single $ (so $$(NAME) stays literally $(NAME)), as the
-// Kubernetes API documents for command, args and env values.
-func expandVars(s string, vars map[string]string) string {
-	if !strings.Contains(s, "$") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' || i+1 >= len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch s[i+1] {
-		case '$':
-			b.WriteByte('$')
-			i++
-		case '(':
-			end := strings.IndexByte(s[i+2:], ')')
-			if end < 0 {
-				b.WriteString(s[i:])
-				return b.String()
-			}
-			name := s[i+2 : i+2+end]
-			if v, ok := vars[name]; ok {
-				b.WriteString(v)
-			} else {
-				b.WriteString(s[i : i+3+end])
-			}
-			i += 2 + end
-		default:
-			b.WriteByte('$')
-		}
-	}
-	return b.String()
 }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/skiff/skiff/internal/kubelet/expansion"
 	"github.com/skiff/skiff/internal/kubelet/volume"
 )
 
@@ -104,7 +105,7 @@ func (k *Kubelet) resolveEnvAndMounts(ctx context.Context, pod *corev1.Pod, c *c
 	for _, e := range res.env {
 		vars[e.Name] = e.Value
 	}
-	mounts, err := volume.Mounts(c, k.volumes.Volumes(pod.UID), func(s string) string { return expandVars(s, vars) })
+	mounts, err := volume.Mounts(c, k.volumes.Volumes(pod.UID), func(s string) string { return expansion.Expand(s, vars) })
 	if err != nil {
 		return nil, err
 	}

@@ -13,26 +13,6 @@ import (
 	"github.com/skiff/skiff/internal/kubelet/volume"
 )
 
-func TestExpandVars(t *testing.T) {
-	t.Parallel()
-	vars := map[string]string{"A": "x", "B": "y z"}
-	for _, tc := range []struct{ in, want string }{
-		{"plain", "plain"},
-		{"$(A)", "x"},
-		{"$(A)-$(B)", "x-y z"},
-		{"$(MISSING)", "$(MISSING)"},
-		{"$$(A)", "$(A)"},
-		{"$$$(A)", "$x"},
-		{"cost $5", "cost $5"},
-		{"$(A", "$(A"},
-		{"end$", "end$"},
-	} {
-		if got := expandVars(tc.in, vars); got != tc.want {
-			t.Errorf("expandVars(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 // envObjects serves ConfigMaps and Secrets from maps, with the kubelet's
 // not-found errors.
 type envObjects struct {

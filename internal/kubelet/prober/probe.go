@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/skiff/skiff/internal/cri"
+	"github.com/skiff/skiff/internal/kubelet/expansion"
 )
 
 // Result is the outcome of a probe, or the state a worker reports.
@@ -133,43 +134,9 @@ func expandCommand(cmd []string, c *corev1.Container) []string {
 	}
 	out := make([]string, len(cmd))
 	for i, a := range cmd {
-		out[i] = expandVars(a, vars)
+		out[i] = expansion.Expand(a, vars)
 	}
 	return out
-}
-
-// expandVars replaces $(NAME) with vars[NAME] when defined and $$ with $.
-func expandVars(s string, vars map[string]string) string {
-	if !strings.Contains(s, "$") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' || i+1 >= len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch s[i+1] {
-		case '$':
-			b.WriteByte('$')
-			i++
-		case '(':
-			end := strings.IndexByte(s[i+2:], ')')
-			if end < 0 {
-				b.WriteString(s[i:])
-				return b.String()
-			}
-			if v, ok := vars[s[i+2:i+2+end]]; ok {
-				b.WriteString(v)
-			} else {
-				b.WriteString(s[i : i+3+end])
-			}
-			i += 2 + end
-		default:
-			b.WriteByte('$')
-		}
-	}
-	return b.String()
 }
 
 // ResolvePort turns a probe's or hook's port (a number, or the name of
