@@ -64,15 +64,6 @@ func TestConfigValidation(t *testing.T) {
 	}
 }
 
-func TestUnescapeMount(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{`/a\040b`: "/a b", `/plain`: "/plain", `/x\`: `/x\`, `/t\011`: "/t\t"} {
-		if got := unescapeMount(in); got != want {
-			t.Errorf("unescapeMount(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // requireContainerd skips unless the test runs as root with Debian's
 // containerd, ctr and runc installed.
 func requireContainerd(t *testing.T) {
