@@ -8,15 +8,10 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/skiff/skiff/images/imagebuild"
-	"github.com/skiff/skiff/internal/agent"
-	"github.com/skiff/skiff/internal/containerd"
 )
 
 // TestAgentRunsPod starts `skiff server` with its embedded agent on a real
@@ -24,53 +19,12 @@ import (
 // Running with `kubectl run`, and deletes it. Containerd, its shims and
 // mounts are cleaned up even when the test fails.
 func TestAgentRunsPod(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	for _, bin := range []string{"containerd", "ctr", "runc", "containerd-shim-runc-v2"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("needs %s (make deps)", bin)
-		}
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-
-	root := t.TempDir()
-	node := fmt.Sprintf("e2e-agent-%d", os.Getpid())
-	run := filepath.Join("/run/skiff", node)
-	s := &Server{DataDir: filepath.Join(root, "data"), logPath: filepath.Join(root, "server.log")}
-	s.Kubeconfig = filepath.Join(s.DataDir, "kubeconfig.yaml")
-	address := filepath.Join(run, "containerd", "containerd.sock")
-	t.Cleanup(func() {
-		s.Stop(t)
-		if t.Failed() {
-			s.dumpLog(t)
-		}
-		if err := containerd.Teardown(address, s.DataDir, run); err != nil {
-			t.Errorf("teardown: %v", err)
-		}
-		if err := agent.TeardownNetwork(node, run); err != nil {
-			t.Errorf("network teardown: %v", err)
-		}
-		if err := removeNodeCgroups(node); err != nil {
-			t.Errorf("cgroups: %v", err)
-		}
-		if err := os.RemoveAll(run); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-	})
-	if _, err := imagebuild.Build(ctx, imagebuild.Config{OutDir: filepath.Join(s.DataDir, "agent", "images")}); err != nil {
-		t.Fatal(err)
+	_, node, k := ownNode(t, ctx, "agent") // returns once the node is Ready
+	if out := k.OK(t, "get", "nodes"); !strings.Contains(out, node+"   Ready ") && !strings.Contains(out, node+"  Ready ") {
+		t.Errorf("kubectl get nodes does not show %s Ready:\n%s", node, out)
 	}
-	s.Port = freePort(t)
-	if err := s.startWithAgent(node); err != nil {
-		t.Fatal(err)
-	}
-	k := s.Kubectl(t, "/usr/bin/kubectl")
-
-	waitKubectl(t, ctx, k, "node "+node+" Ready", func(out string) bool {
-		return strings.Contains(out, node+"   Ready ") || strings.Contains(out, node+"  Ready ")
-	}, "get", "nodes")
 	nodeInfo := k.JSONPath(t, "{.status.nodeInfo.kubeletVersion} {.status.nodeInfo.containerRuntimeVersion} {.status.capacity.pods}", "node", node)
 	if !strings.HasPrefix(nodeInfo, "v1.37.2 containerd://") || !strings.HasSuffix(nodeInfo, " 110") {
 		t.Errorf("node info %q", nodeInfo)
