@@ -67,6 +67,10 @@ func requireAgentHost(t *testing.T) {
 func sharedNode(t *testing.T) *SharedNode {
 	t.Helper()
 	requireAgentHost(t)
+	// Tests on the shared node wait mostly on containers (probe periods,
+	// grace periods, restarts), so they run side by side, each in its own
+	// namespace; make test-e2e bounds how many with -parallel.
+	t.Parallel()
 	shared.once.Do(func() { shared.err = startSharedNode() })
 	if shared.err != nil {
 		t.Fatalf("shared node: %v", shared.err)
