@@ -207,6 +207,7 @@ func (c *Cache) UpdateSnapshot(s *framework.Snapshot) {
 		if !ok || ni.Node() == nil {
 			if old != nil {
 				delete(s.NodeInfoMap, name)
+				s.ReplaceNode(name, old, nil)
 				c.listChanged = true
 			}
 			continue
@@ -223,6 +224,7 @@ func (c *Cache) UpdateSnapshot(s *framework.Snapshot) {
 			affinityChanged = true
 		}
 		s.NodeInfoMap[name] = clone
+		s.ReplaceNode(name, old, clone)
 		if !c.listChanged && !s.ReplaceInList(clone) {
 			c.listChanged = true
 		}

@@ -184,6 +184,17 @@ type NodeInfoLister interface {
 	HavePodsWithRequiredAntiAffinityList() []*NodeInfo
 	// Get returns one node or an error.
 	Get(name string) (*NodeInfo, error)
+	// EachPodCandidate calls fn once with each placed pod that sel may
+	// select, and its node. Pods sel does not select may be included, so
+	// fn must still match sel (and namespaces) itself; the cost is that
+	// of the pods sharing sel's most selective equality requirement, or
+	// of every pod when sel has none.
+	EachPodCandidate(sel labels.Selector, fn func(pi *PodInfo, ni *NodeInfo))
+	// EachTermCandidate calls fn once with each term of kind, of a placed
+	// pod ex on node ni, that may select a pod with podLabels (weight is
+	// 0 for required terms). Terms that do not select it may be included,
+	// so fn must still match the term itself.
+	EachTermCandidate(kind TermKind, podLabels map[string]string, fn func(ex *PodInfo, ni *NodeInfo, t *AffinityTerm, weight int32))
 }
 
 // Handle is what plugins get from the framework that runs them.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // Snapshot is an immutable view of the cluster for one or more
@@ -17,6 +18,30 @@ type Snapshot struct {
 	Generation int64
 	// index maps node names to their position in NodeInfoList.
 	index map[string]int
+	// pods indexes the pods of NodeInfoMap by label and their affinity
+	// terms by what they select; nil until first needed.
+	pods *podIndex
+}
+
+// ReplaceNode tells the snapshot's pod index that node name's NodeInfo
+// changed from old to nw (nil for a node that was not, or is no longer,
+// in the snapshot). Whoever updates NodeInfoMap between cycles calls it
+// for each node it replaces, before or after setting the map entry.
+func (s *Snapshot) ReplaceNode(name string, old, nw *NodeInfo) {
+	if s.pods == nil {
+		s.buildIndex(name)
+	}
+	s.pods.replaceNode(name, old, nw)
+}
+
+// buildIndex indexes every node of NodeInfoMap but skip.
+func (s *Snapshot) buildIndex(skip string) {
+	s.pods = newPodIndex()
+	for name, ni := range s.NodeInfoMap {
+		if name != skip {
+			s.pods.replaceNode(name, nil, ni)
+		}
+	}
 }
 
 // SetList replaces NodeInfoList (and the index ReplaceInList uses).
@@ -61,6 +86,7 @@ func NewSnapshot(pods []*v1.Pod, nodes []*v1.Node) *Snapshot {
 	}
 	SetImageStates(s.NodeInfoList)
 	s.RebuildLists()
+	s.buildIndex("")
 	return s
 }
 
@@ -124,4 +150,58 @@ func (s *Snapshot) Get(name string) (*NodeInfo, error) {
 		return ni, nil
 	}
 	return nil, fmt.Errorf("nodeinfo not found for node name %q", name)
+}
+
+// EachPodCandidate implements NodeInfoLister.
+func (s *Snapshot) EachPodCandidate(sel labels.Selector, fn func(pi *PodInfo, ni *NodeInfo)) {
+	if s.pods != nil && s.pods.eachPodCandidate(sel, fn) {
+		return
+	}
+	EachPod(s.NodeInfoList, fn)
+}
+
+// EachTermCandidate implements NodeInfoLister.
+func (s *Snapshot) EachTermCandidate(kind TermKind, podLabels map[string]string, fn func(ex *PodInfo, ni *NodeInfo, t *AffinityTerm, weight int32)) {
+	if s.pods != nil {
+		s.pods.eachTermCandidate(kind, podLabels, fn)
+		return
+	}
+	EachTerm(s.HaveAffinityList, kind, fn)
+}
+
+// EachTerm calls fn with every term of kind of the pods on nodes: the
+// walk EachTermCandidate narrows.
+func EachTerm(nodes []*NodeInfo, kind TermKind, fn func(ex *PodInfo, ni *NodeInfo, t *AffinityTerm, weight int32)) {
+	for _, ni := range nodes {
+		for _, ex := range ni.PodsWithAffinity {
+			switch kind {
+			case RequiredAffinityTerm:
+				for i := range ex.RequiredAffinityTerms {
+					fn(ex, ni, &ex.RequiredAffinityTerms[i], 0)
+				}
+			case RequiredAntiAffinityTerm:
+				for i := range ex.RequiredAntiAffinityTerms {
+					fn(ex, ni, &ex.RequiredAntiAffinityTerms[i], 0)
+				}
+			case PreferredAffinityTerm:
+				for i := range ex.PreferredAffinityTerms {
+					fn(ex, ni, &ex.PreferredAffinityTerms[i].AffinityTerm, ex.PreferredAffinityTerms[i].Weight)
+				}
+			case PreferredAntiAffinityTerm:
+				for i := range ex.PreferredAntiAffinityTerms {
+					fn(ex, ni, &ex.PreferredAntiAffinityTerms[i].AffinityTerm, ex.PreferredAntiAffinityTerms[i].Weight)
+				}
+			}
+		}
+	}
+}
+
+// EachPod calls fn with every pod on nodes: the walk EachPodCandidate
+// narrows.
+func EachPod(nodes []*NodeInfo, fn func(pi *PodInfo, ni *NodeInfo)) {
+	for _, ni := range nodes {
+		for _, pi := range ni.Pods {
+			fn(pi, ni)
+		}
+	}
 }

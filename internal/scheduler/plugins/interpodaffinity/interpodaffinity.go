@@ -48,13 +48,18 @@ func (m topologyCounts) clone() topologyCounts {
 }
 
 func (m topologyCounts) add(node *v1.Node, terms []framework.AffinityTerm, delta int64) {
-	for _, t := range terms {
-		if v, ok := node.Labels[t.TopologyKey]; ok {
-			p := topologyPair{t.TopologyKey, v}
-			m[p] += delta
-			if m[p] == 0 {
-				delete(m, p)
-			}
+	for i := range terms {
+		m.addTerm(node, terms[i].TopologyKey, delta)
+	}
+}
+
+// addTerm counts delta in node's domain of key, if node has the key.
+func (m topologyCounts) addTerm(node *v1.Node, key string, delta int64) {
+	if v, ok := node.Labels[key]; ok {
+		p := topologyPair{key, v}
+		m[p] += delta
+		if m[p] == 0 {
+			delete(m, p)
 		}
 	}
 }
@@ -156,27 +161,39 @@ func (p *Plugin) PreFilter(ctx context.Context, state *framework.CycleState, pod
 	}
 	s := &preFilterState{pod: pi, nsLabels: p.h.NamespaceLabels(pod.Namespace),
 		existingAnti: topologyCounts{}, affinity: topologyCounts{}, anti: topologyCounts{}}
-	for _, ni := range withAnti {
-		for _, ex := range ni.PodsWithRequiredAntiAffinity {
-			s.addExistingAnti(ex, ni.Node(), 1)
-		}
-	}
-	if len(pi.RequiredAffinityTerms) > 0 || len(pi.RequiredAntiAffinityTerms) > 0 {
-		nsLabels := p.namespaceLabels()
-		for _, ni := range lister.List() {
-			for _, ex := range ni.Pods {
-				s.addIncoming(ex, ni.Node(), nsLabels(ex.Pod.Namespace), 1)
+	if len(withAnti) > 0 {
+		lister.EachTermCandidate(framework.RequiredAntiAffinityTerm, pod.Labels, func(_ *framework.PodInfo, ni *framework.NodeInfo, t *framework.AffinityTerm, _ int32) {
+			if t.Matches(pod, s.nsLabels) {
+				s.existingAnti.addTerm(ni.Node(), t.TopologyKey, 1)
 			}
-		}
+		})
+	}
+	nsLabels := p.namespaceLabels()
+	if terms := pi.RequiredAffinityTerms; len(terms) > 0 {
+		// A pod counts only if it matches every term, so the candidates
+		// of any one term will do.
+		lister.EachPodCandidate(terms[0].Selector, func(ex *framework.PodInfo, ni *framework.NodeInfo) {
+			if matchesAll(terms, ex.Pod, nsLabels(ex.Pod.Namespace)) {
+				s.affinity.add(ni.Node(), terms, 1)
+			}
+		})
+	}
+	for i := range pi.RequiredAntiAffinityTerms {
+		t := &pi.RequiredAntiAffinityTerms[i]
+		lister.EachPodCandidate(t.Selector, func(ex *framework.PodInfo, ni *framework.NodeInfo) {
+			if t.Matches(ex.Pod, nsLabels(ex.Pod.Namespace)) {
+				s.anti.addTerm(ni.Node(), t.TopologyKey, 1)
+			}
+		})
 	}
 	state.Write(preFilterKey, s)
 	return nil, nil
 }
 
 func (s *preFilterState) addExistingAnti(ex *framework.PodInfo, node *v1.Node, delta int64) {
-	for _, t := range ex.RequiredAntiAffinityTerms {
-		if t.Matches(s.pod.Pod, s.nsLabels) {
-			s.existingAnti.add(node, []framework.AffinityTerm{t}, delta)
+	for i := range ex.RequiredAntiAffinityTerms {
+		if t := &ex.RequiredAntiAffinityTerms[i]; t.Matches(s.pod.Pod, s.nsLabels) {
+			s.existingAnti.addTerm(node, t.TopologyKey, delta)
 		}
 	}
 }
@@ -185,9 +202,9 @@ func (s *preFilterState) addIncoming(ex *framework.PodInfo, node *v1.Node, exNS 
 	if matchesAll(s.pod.RequiredAffinityTerms, ex.Pod, exNS) {
 		s.affinity.add(node, s.pod.RequiredAffinityTerms, delta)
 	}
-	for _, t := range s.pod.RequiredAntiAffinityTerms {
-		if t.Matches(ex.Pod, exNS) {
-			s.anti.add(node, []framework.AffinityTerm{t}, delta)
+	for i := range s.pod.RequiredAntiAffinityTerms {
+		if t := &s.pod.RequiredAntiAffinityTerms[i]; t.Matches(ex.Pod, exNS) {
+			s.anti.addTerm(node, t.TopologyKey, delta)
 		}
 	}
 }
@@ -268,7 +285,13 @@ type preScoreState struct {
 
 func (s *preScoreState) Clone() framework.StateData { return s }
 
-// PreScore implements framework.PreScorePlugin.
+// PreScore implements framework.PreScorePlugin: it sums, per topology
+// domain, the weights of the incoming pod's preferred terms that select
+// pods there (anti-affinity negative), and of the placed pods' terms
+// that select the incoming pod: their preferred terms by weight and their
+// required affinity by hardPodAffinityWeight. With
+// ignorePreferredTermsOfExistingPods an incoming pod without preferred
+// terms is not scored at all, as upstream.
 func (p *Plugin) PreScore(_ context.Context, state *framework.CycleState, pod *v1.Pod, _ []*framework.NodeInfo) *framework.Status {
 	lister := p.h.SnapshotSharedLister()
 	pi := framework.NewPodInfo(pod)
@@ -276,11 +299,7 @@ func (p *Plugin) PreScore(_ context.Context, state *framework.CycleState, pod *v
 		return framework.AsStatus(pi.ParseError)
 	}
 	hasPreferred := len(pi.PreferredAffinityTerms) > 0 || len(pi.PreferredAntiAffinityTerms) > 0
-	nodes := lister.HavePodsWithAffinityList()
-	if hasPreferred {
-		nodes = lister.List()
-	}
-	if !hasPreferred && len(nodes) == 0 {
+	if !hasPreferred && (p.args.IgnorePreferredTermsOfExistingPods || len(lister.HavePodsWithAffinityList()) == 0) {
 		return framework.NewStatus(framework.Skip)
 	}
 	s := &preScoreState{scores: map[string]map[string]int64{}}
@@ -297,46 +316,40 @@ func (p *Plugin) PreScore(_ context.Context, state *framework.CycleState, pod *v
 		m[v] += w
 	}
 	nsOf := p.namespaceLabels()
-	nsLabels := nsOf(pod.Namespace)
-	for _, ni := range nodes {
-		exList := ni.PodsWithAffinity
-		if hasPreferred {
-			exList = ni.Pods
-		}
-		for _, ex := range exList {
-			exNS := nsOf(ex.Pod.Namespace)
-			for _, t := range pi.PreferredAffinityTerms {
-				if t.Matches(ex.Pod, exNS) {
-					add(ni.Node(), t.TopologyKey, int64(t.Weight))
-				}
+	for i := range pi.PreferredAffinityTerms {
+		t := &pi.PreferredAffinityTerms[i]
+		lister.EachPodCandidate(t.Selector, func(ex *framework.PodInfo, ni *framework.NodeInfo) {
+			if t.Matches(ex.Pod, nsOf(ex.Pod.Namespace)) {
+				add(ni.Node(), t.TopologyKey, int64(t.Weight))
 			}
-			for _, t := range pi.PreferredAntiAffinityTerms {
-				if t.Matches(ex.Pod, exNS) {
-					add(ni.Node(), t.TopologyKey, -int64(t.Weight))
-				}
-			}
-			if *p.args.HardPodAffinityWeight > 0 {
-				for _, t := range ex.RequiredAffinityTerms {
-					if t.Matches(pod, nsLabels) {
-						add(ni.Node(), t.TopologyKey, int64(*p.args.HardPodAffinityWeight))
-					}
-				}
-			}
-			if p.args.IgnorePreferredTermsOfExistingPods {
-				continue
-			}
-			for _, t := range ex.PreferredAffinityTerms {
-				if t.Matches(pod, nsLabels) {
-					add(ni.Node(), t.TopologyKey, int64(t.Weight))
-				}
-			}
-			for _, t := range ex.PreferredAntiAffinityTerms {
-				if t.Matches(pod, nsLabels) {
-					add(ni.Node(), t.TopologyKey, -int64(t.Weight))
-				}
-			}
-		}
+		})
 	}
+	for i := range pi.PreferredAntiAffinityTerms {
+		t := &pi.PreferredAntiAffinityTerms[i]
+		lister.EachPodCandidate(t.Selector, func(ex *framework.PodInfo, ni *framework.NodeInfo) {
+			if t.Matches(ex.Pod, nsOf(ex.Pod.Namespace)) {
+				add(ni.Node(), t.TopologyKey, -int64(t.Weight))
+			}
+		})
+	}
+	nsLabels := nsOf(pod.Namespace)
+	if hard := int64(*p.args.HardPodAffinityWeight); hard > 0 {
+		lister.EachTermCandidate(framework.RequiredAffinityTerm, pod.Labels, func(_ *framework.PodInfo, ni *framework.NodeInfo, t *framework.AffinityTerm, _ int32) {
+			if t.Matches(pod, nsLabels) {
+				add(ni.Node(), t.TopologyKey, hard)
+			}
+		})
+	}
+	lister.EachTermCandidate(framework.PreferredAffinityTerm, pod.Labels, func(_ *framework.PodInfo, ni *framework.NodeInfo, t *framework.AffinityTerm, w int32) {
+		if t.Matches(pod, nsLabels) {
+			add(ni.Node(), t.TopologyKey, int64(w))
+		}
+	})
+	lister.EachTermCandidate(framework.PreferredAntiAffinityTerm, pod.Labels, func(_ *framework.PodInfo, ni *framework.NodeInfo, t *framework.AffinityTerm, w int32) {
+		if t.Matches(pod, nsLabels) {
+			add(ni.Node(), t.TopologyKey, -int64(w))
+		}
+	})
 	if len(s.scores) == 0 {
 		return framework.NewStatus(framework.Skip)
 	}
@@ -376,7 +389,9 @@ func (*Plugin) NormalizeScore(_ context.Context, state *framework.CycleState, _ 
 	for i := range scores {
 		var f float64
 		if diff > 0 {
-			f = float64(framework.MaxNodeScore) * float64(scores[i].Score-lo) / float64(diff)
+			// Upstream's order of operations: it decides which integer
+			// a score truncates to (100*(29/100) is 28.999…).
+			f = float64(framework.MaxNodeScore) * (float64(scores[i].Score-lo) / float64(diff))
 		}
 		scores[i].Score = int64(f)
 	}

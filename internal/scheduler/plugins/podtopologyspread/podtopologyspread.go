@@ -187,6 +187,27 @@ func hasAllKeys(node *v1.Node, cs []*constraint) bool {
 	return true
 }
 
+// eachMatching calls fn with the node of every placed pod that c counts:
+// in namespace ns, not being deleted, selected by c, on a node for which
+// include reports true (asked once per node). It visits only the pods
+// the snapshot's index gives for c's selector.
+func eachMatching(lister framework.NodeInfoLister, c *constraint, ns string, include func(*v1.Node) bool, fn func(*v1.Node)) {
+	included := map[*framework.NodeInfo]bool{}
+	lister.EachPodCandidate(c.selector, func(pi *framework.PodInfo, ni *framework.NodeInfo) {
+		if pi.Pod.DeletionTimestamp != nil || pi.Pod.Namespace != ns || !c.selector.Matches(labels.Set(pi.Pod.Labels)) {
+			return
+		}
+		ok, seen := included[ni]
+		if !seen {
+			ok = include(ni.Node())
+			included[ni] = ok
+		}
+		if ok {
+			fn(ni.Node())
+		}
+	})
+}
+
 func countMatching(pods []*framework.PodInfo, sel labels.Selector, ns string) int64 {
 	var n int64
 	for _, pi := range pods {
@@ -252,7 +273,10 @@ func (p *Plugin) PreFilter(_ context.Context, state *framework.CycleState, pod *
 	for i := range cs {
 		s.counts[i] = map[string]int64{}
 	}
-	for _, ni := range p.h.SnapshotSharedLister().List() {
+	lister := p.h.SnapshotSharedLister()
+	// Every eligible node brings its domain, with matching pods or not:
+	// the domains decide the global minimum and minDomains.
+	for _, ni := range lister.List() {
 		node := ni.Node()
 		if !hasAllKeys(node, cs) {
 			continue
@@ -261,8 +285,17 @@ func (p *Plugin) PreFilter(_ context.Context, state *framework.CycleState, pod *
 			if !c.eligible(node) {
 				continue
 			}
-			s.counts[i][node.Labels[c.topologyKey]] += countMatching(ni.Pods, c.selector, pod.Namespace)
+			if v := node.Labels[c.topologyKey]; s.counts[i][v] == 0 {
+				s.counts[i][v] = 0
+			}
 		}
+	}
+	for i, c := range cs {
+		eachMatching(lister, c, pod.Namespace, func(node *v1.Node) bool {
+			return hasAllKeys(node, cs) && c.eligible(node)
+		}, func(node *v1.Node) {
+			s.counts[i][node.Labels[c.topologyKey]]++
+		})
 	}
 	state.Write(preFilterKey, s)
 	return nil, nil
@@ -353,10 +386,14 @@ func (p *Plugin) PreScore(_ context.Context, state *framework.CycleState, pod *v
 			s.pairCounts[i] = map[string]int64{}
 		}
 	}
+	// Nodes lacking a topology key are not scored, except under the
+	// system default constraints, where a node without a zone still gets
+	// hostname spreading (and its missing zone counts as the domain "").
+	requireAll := cs[0].fromPodConstraints || !p.system
 	hostDomains := 0
 	for _, ni := range nodes {
 		node := ni.Node()
-		if !hasAllKeys(node, cs) {
+		if requireAll && !hasAllKeys(node, cs) {
 			s.ignored.Insert(node.Name)
 			continue
 		}
@@ -374,20 +411,21 @@ func (p *Plugin) PreScore(_ context.Context, state *framework.CycleState, pod *v
 		}
 		s.weights[i] = math.Log(float64(size + 2))
 	}
-	for _, ni := range p.h.SnapshotSharedLister().List() {
-		node := ni.Node()
-		if !hasAllKeys(node, cs) {
+	lister := p.h.SnapshotSharedLister()
+	for i, c := range cs {
+		counts := s.pairCounts[i]
+		if counts == nil {
 			continue
 		}
-		for i, c := range cs {
-			if s.pairCounts[i] == nil || !c.eligible(node) {
-				continue
+		eachMatching(lister, c, pod.Namespace, func(node *v1.Node) bool {
+			if requireAll && !hasAllKeys(node, cs) || !c.eligible(node) {
+				return false
 			}
-			v := node.Labels[c.topologyKey]
-			if _, ok := s.pairCounts[i][v]; ok {
-				s.pairCounts[i][v] += countMatching(ni.Pods, c.selector, pod.Namespace)
-			}
-		}
+			_, ok := counts[node.Labels[c.topologyKey]]
+			return ok
+		}, func(node *v1.Node) {
+			counts[node.Labels[c.topologyKey]]++
+		})
 	}
 	state.Write(preScoreKey, s)
 	return nil
