@@ -198,6 +198,10 @@ func equalityValues(r *labels.Requirement) ([]string, bool) {
 	switch r.Operator() {
 	case selection.Equals, selection.DoubleEquals, selection.In:
 		vals := r.ValuesUnsorted()
+		if len(vals) > 1 {
+			// "In (a, a)" is valid: visit the bucket of a once.
+			vals = r.Values().UnsortedList()
+		}
 		return vals, len(vals) > 0
 	}
 	return nil, false

@@ -26,6 +26,12 @@ func (nopBinder) Bind(context.Context, *framework.CycleState, *v1.Pod, string) *
 type Harness struct {
 	FW       *framework.Framework
 	Snapshot *framework.Snapshot
+	// Lister, when set, is what the plugin reads instead of Snapshot
+	// (FullWalk(Snapshot) compares the indexed lookups with plain walks).
+	Lister framework.NodeInfoLister
+	// Namespaces maps namespace names to their labels, for
+	// namespaceSelectors.
+	Namespaces map[string]labels.Set
 }
 
 // New builds a framework where the plugin named name (built by factory
@@ -33,6 +39,12 @@ type Harness struct {
 // snapshot of nodes and pods (pods with spec.nodeName are placed).
 func New(name string, factory framework.PluginFactory, args string, nodes []*v1.Node, pods []*v1.Pod, selector func(*v1.Pod) labels.Selector) (*Harness, error) {
 	h := &Harness{Snapshot: framework.NewSnapshot(pods, nodes)}
+	lister := func() framework.NodeInfoLister {
+		if h.Lister != nil {
+			return h.Lister
+		}
+		return h.Snapshot
+	}
 	probe, err := factory([]byte(args), nil)
 	if err != nil {
 		return nil, err
@@ -59,7 +71,8 @@ func New(name string, factory framework.PluginFactory, args string, nodes []*v1.
 	}
 	fw, err := framework.New(framework.Config{
 		Registry: framework.Registry{name: factory, "nopBinder": func([]byte, framework.Handle) (framework.Plugin, error) { return nopBinder{}, nil }},
-		Profile:  prof, Snapshot: func() framework.NodeInfoLister { return h.Snapshot },
+		Profile:  prof, Snapshot: lister,
+		NamespaceLabels: func(ns string) labels.Set { return h.Namespaces[ns] },
 		DefaultSelector: selector, Parallelism: 1,
 	})
 	if err != nil {
@@ -151,4 +164,21 @@ func Reasons(m map[string]*framework.Status) map[string]string {
 		out[k] = v.Message()
 	}
 	return out
+}
+
+// fullWalk is a snapshot whose candidate lookups visit every pod and
+// every term instead of using the index.
+type fullWalk struct{ *framework.Snapshot }
+
+// FullWalk returns a lister over s whose EachPodCandidate and
+// EachTermCandidate walk every pod (and term) of the snapshot: the
+// reference the indexed lookups must agree with.
+func FullWalk(s *framework.Snapshot) framework.NodeInfoLister { return fullWalk{s} }
+
+func (f fullWalk) EachPodCandidate(_ labels.Selector, fn func(*framework.PodInfo, *framework.NodeInfo)) {
+	framework.EachPod(f.NodeInfoList, fn)
+}
+
+func (f fullWalk) EachTermCandidate(kind framework.TermKind, _ map[string]string, fn func(*framework.PodInfo, *framework.NodeInfo, *framework.AffinityTerm, int32)) {
+	framework.EachTerm(f.NodeInfoList, kind, fn)
 }
