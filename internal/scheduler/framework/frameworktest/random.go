@@ -17,9 +17,9 @@ type Random struct{ R *rand.Rand }
 
 // Vocabulary of the random clusters.
 var (
-	randomKeys       = []string{"app", "tier", "group"}
-	randomValues     = []string{"a", "b", "c"}
-	randomNSNames    = []string{"default", "ns1", "ns2"}
+	randomKeys    = []string{"app", "tier", "group"}
+	randomValues  = []string{"a", "b", "c"}
+	randomNSNames = []string{"default", "ns1", "ns2"}
 	// RandomTopologyKeys are the node labels the random nodes may carry.
 	RandomTopologyKeys = []string{v1.LabelHostname, "zone", "rack"}
 )
