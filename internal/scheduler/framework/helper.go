@@ -126,6 +126,10 @@ func GetRequiredNodeAffinity(pod *v1.Pod) RequiredNodeAffinity {
 	return r
 }
 
+// IsEmpty reports whether the pod has neither a nodeSelector nor required
+// node affinity, so that every node matches.
+func (r RequiredNodeAffinity) IsEmpty() bool { return r.selector == nil && r.affinity == nil }
+
 // Match reports whether node satisfies both.
 func (r RequiredNodeAffinity) Match(node *v1.Node) bool {
 	if r.selector != nil && !r.selector.Matches(labels.Set(node.Labels)) {

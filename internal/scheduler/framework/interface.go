@@ -195,6 +195,10 @@ type NodeInfoLister interface {
 	// 0 for required terms). Terms that do not select it may be included,
 	// so fn must still match the term itself.
 	EachTermCandidate(kind TermKind, podLabels map[string]string, fn func(ex *PodInfo, ni *NodeInfo, t *AffinityTerm, weight int32))
+	// TopologyValues returns, for each of keys, the set of values it has
+	// among the nodes that have all of keys. The sets are shared and must
+	// not be modified.
+	TopologyValues(keys []string) []map[string]struct{}
 }
 
 // Handle is what plugins get from the framework that runs them.

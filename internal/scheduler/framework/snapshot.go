@@ -2,6 +2,8 @@ package framework
 
 import (
 	"fmt"
+	"strings"
+	"sync"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -21,6 +23,17 @@ type Snapshot struct {
 	// pods indexes the pods of NodeInfoMap by label and their affinity
 	// terms by what they select; nil until first needed.
 	pods *podIndex
+	// nodeVersion changes whenever a node object comes, goes or is
+	// replaced (not when only its pods change); domains caches
+	// TopologyValues for it.
+	nodeVersion uint64
+	domains     topologyCache
+}
+
+type topologyCache struct {
+	mu      sync.Mutex
+	version uint64
+	byKeys  map[string][]map[string]struct{}
 }
 
 // ReplaceNode tells the snapshot's pod index that node name's NodeInfo
@@ -32,6 +45,9 @@ func (s *Snapshot) ReplaceNode(name string, old, nw *NodeInfo) {
 		s.buildIndex(name)
 	}
 	s.pods.replaceNode(name, old, nw)
+	if old.Node() != nw.Node() {
+		s.nodeVersion++
+	}
 }
 
 // buildIndex indexes every node of NodeInfoMap but skip.
@@ -204,4 +220,44 @@ func EachPod(nodes []*NodeInfo, fn func(pi *PodInfo, ni *NodeInfo)) {
 			fn(pi, ni)
 		}
 	}
+}
+
+// TopologyValues implements NodeInfoLister. The sets are computed once
+// per state of the snapshot's nodes and shared.
+func (s *Snapshot) TopologyValues(keys []string) []map[string]struct{} {
+	c := &s.domains
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byKeys == nil || c.version != s.nodeVersion {
+		c.byKeys, c.version = map[string][]map[string]struct{}{}, s.nodeVersion
+	}
+	id := strings.Join(keys, "\x00")
+	if v, ok := c.byKeys[id]; ok {
+		return v
+	}
+	v := TopologyValuesOf(s.NodeInfoList, keys)
+	c.byKeys[id] = v
+	return v
+}
+
+// TopologyValuesOf returns, for each of keys, the values it has among
+// the nodes that have all of keys: the walk TopologyValues caches.
+func TopologyValuesOf(nodes []*NodeInfo, keys []string) []map[string]struct{} {
+	out := make([]map[string]struct{}, len(keys))
+	for i := range out {
+		out[i] = map[string]struct{}{}
+	}
+next:
+	for _, ni := range nodes {
+		l := ni.Node().Labels
+		for _, k := range keys {
+			if _, ok := l[k]; !ok {
+				continue next
+			}
+		}
+		for i, k := range keys {
+			out[i][l[k]] = struct{}{}
+		}
+	}
+	return out
 }

@@ -182,3 +182,7 @@ func (f fullWalk) EachPodCandidate(_ labels.Selector, fn func(*framework.PodInfo
 func (f fullWalk) EachTermCandidate(kind framework.TermKind, _ map[string]string, fn func(*framework.PodInfo, *framework.NodeInfo, *framework.AffinityTerm, int32)) {
 	framework.EachTerm(f.NodeInfoList, kind, fn)
 }
+
+func (f fullWalk) TopologyValues(keys []string) []map[string]struct{} {
+	return framework.TopologyValuesOf(f.NodeInfoList, keys)
+}

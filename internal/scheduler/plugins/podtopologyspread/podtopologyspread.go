@@ -187,6 +187,18 @@ func hasAllKeys(node *v1.Node, cs []*constraint) bool {
 	return true
 }
 
+// nodeIndependent reports whether every node with the constraints' keys
+// is eligible whatever the pod: no constraint honours taints, and none
+// honours a node affinity the pod has.
+func nodeIndependent(cs []*constraint) bool {
+	for _, c := range cs {
+		if c.honorNodeTaints || c.honorNodeAffinity && !c.requiredAffinity.IsEmpty() {
+			return false
+		}
+	}
+	return true
+}
+
 // eachMatching calls fn with the node of every placed pod that c counts:
 // in namespace ns, not being deleted, selected by c, on a node for which
 // include reports true (asked once per node). It visits only the pods
@@ -275,18 +287,30 @@ func (p *Plugin) PreFilter(_ context.Context, state *framework.CycleState, pod *
 	}
 	lister := p.h.SnapshotSharedLister()
 	// Every eligible node brings its domain, with matching pods or not:
-	// the domains decide the global minimum and minDomains.
-	for _, ni := range lister.List() {
-		node := ni.Node()
-		if !hasAllKeys(node, cs) {
-			continue
-		}
+	// the domains decide the global minimum and minDomains. When no
+	// inclusion policy depends on the pod, the snapshot knows them.
+	if nodeIndependent(cs) {
+		keys := make([]string, len(cs))
 		for i, c := range cs {
-			if !c.eligible(node) {
+			keys[i] = c.topologyKey
+		}
+		for i, vals := range lister.TopologyValues(keys) {
+			for v := range vals {
+				s.counts[i][v] = 0
+			}
+		}
+	} else {
+		for _, ni := range lister.List() {
+			node := ni.Node()
+			if !hasAllKeys(node, cs) {
 				continue
 			}
-			if v := node.Labels[c.topologyKey]; s.counts[i][v] == 0 {
-				s.counts[i][v] = 0
+			for i, c := range cs {
+				if c.eligible(node) {
+					if v := node.Labels[c.topologyKey]; s.counts[i][v] == 0 {
+						s.counts[i][v] = 0
+					}
+				}
 			}
 		}
 	}
