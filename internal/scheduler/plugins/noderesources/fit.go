@@ -162,9 +162,11 @@ type InsufficientResource struct {
 
 // Filter implements framework.FilterPlugin.
 func (f *Fit) Filter(_ context.Context, state *framework.CycleState, pod *v1.Pod, ni *framework.NodeInfo) *framework.Status {
-	req := framework.PodRequests(pod, false)
+	var req *framework.Resource
 	if d, err := state.Read(preFilterKey); err == nil {
 		req = d.(*preFilterState).req
+	} else {
+		req = framework.PodRequests(pod, false)
 	}
 	ins := f.Insufficient(req, ni)
 	if len(ins) == 0 {
