@@ -135,7 +135,7 @@ func TestFilterUpstreamSemantics(t *testing.T) {
 		{name: "self-affinity in another namespace is not the first of its kind", existing: []*v1.Pod{inNS(app("c1", "b1", "cache"), "other")},
 			pod: requiredAffinity(app("cache", "", "cache"), term("cache", "zone")), want: map[string]string{"a1": "", "a2": "", "b1": "", "x": aff}},
 		{name: "two terms: the pod must match both to be the first of its kind",
-			pod:  requiredAffinity(app("cache", "", "cache"), term("cache", "zone"), term("db", "zone")), want: none},
+			pod: requiredAffinity(app("cache", "", "cache"), term("cache", "zone"), term("db", "zone")), want: none},
 
 		// Symmetry: existing pods' required anti-affinity, with their own
 		// namespaces.
@@ -204,7 +204,7 @@ func TestScoreUpstreamSemantics(t *testing.T) {
 			// raw a1 20-5, a2 20, b1 10, x 0.
 			want: map[string]int64{"a1": 75, "a2": 100, "b1": 50, "x": 0}},
 		{name: "normalization truncates 100*(29/100) to 28 as upstream", existing: []*v1.Pod{app("db", "a1", "db"), app("cache", "a2", "cache")},
-			pod: preferred(app("p", "", "web"), []v1.WeightedPodAffinityTerm{weighted(100, term("db", v1.LabelHostname)), weighted(29, term("cache", v1.LabelHostname))}, nil),
+			pod:  preferred(app("p", "", "web"), []v1.WeightedPodAffinityTerm{weighted(100, term("db", v1.LabelHostname)), weighted(29, term("cache", v1.LabelHostname))}, nil),
 			want: map[string]int64{"a1": 100, "a2": 28, "b1": 0, "x": 0}},
 		{name: "preferred term covers its own namespace only", existing: []*v1.Pod{inNS(app("db", "a1", "db"), "other")},
 			pod: preferred(app("p", "", "web"), []v1.WeightedPodAffinityTerm{weighted(10, term("db", "zone"))}, nil), want: zero},
