@@ -192,6 +192,22 @@ func (ti *termIndex) bestPairs(reqs labels.Requirements) []labelPair {
 	return out
 }
 
+// Narrows reports whether sel has an equality requirement (=, ==, In)
+// or selects nothing, so that EachPodCandidate visits only some pods for
+// it rather than all.
+func Narrows(sel labels.Selector) bool {
+	reqs, selectable := sel.Requirements()
+	if !selectable {
+		return true
+	}
+	for i := range reqs {
+		if _, ok := equalityValues(&reqs[i]); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // equalityValues returns the values a requirement accepts when it only
 // accepts listed values (=, ==, In).
 func equalityValues(r *labels.Requirement) ([]string, bool) {

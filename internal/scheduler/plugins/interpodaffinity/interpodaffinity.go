@@ -171,8 +171,15 @@ func (p *Plugin) PreFilter(ctx context.Context, state *framework.CycleState, pod
 	nsLabels := p.namespaceLabels()
 	if terms := pi.RequiredAffinityTerms; len(terms) > 0 {
 		// A pod counts only if it matches every term, so the candidates
-		// of any one term will do.
-		lister.EachPodCandidate(terms[0].Selector, func(ex *framework.PodInfo, ni *framework.NodeInfo) {
+		// of any one term will do: one the index narrows, if any.
+		narrow := terms[0].Selector
+		for i := range terms {
+			if framework.Narrows(terms[i].Selector) {
+				narrow = terms[i].Selector
+				break
+			}
+		}
+		lister.EachPodCandidate(narrow, func(ex *framework.PodInfo, ni *framework.NodeInfo) {
 			if matchesAll(terms, ex.Pod, nsLabels(ex.Pod.Namespace)) {
 				s.affinity.add(ni.Node(), terms, 1)
 			}
