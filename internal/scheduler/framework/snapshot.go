@@ -2,6 +2,7 @@ package framework
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 
@@ -23,9 +24,9 @@ type Snapshot struct {
 	// pods indexes the pods of NodeInfoMap by label and their affinity
 	// terms by what they select; nil until first needed.
 	pods *podIndex
-	// nodeVersion changes whenever a node object comes, goes or is
-	// replaced (not when only its pods change); domains caches
-	// TopologyValues for it.
+	// nodeVersion changes whenever a node comes, goes or changes its
+	// labels (not for its status or pods); domains caches TopologyValues
+	// for it.
 	nodeVersion uint64
 	domains     topologyCache
 }
@@ -45,7 +46,7 @@ func (s *Snapshot) ReplaceNode(name string, old, nw *NodeInfo) {
 		s.buildIndex(name)
 	}
 	s.pods.replaceNode(name, old, nw)
-	if old.Node() != nw.Node() {
+	if o, n := old.Node(), nw.Node(); o != n && (o == nil || n == nil || !maps.Equal(o.Labels, n.Labels)) {
 		s.nodeVersion++
 	}
 }
