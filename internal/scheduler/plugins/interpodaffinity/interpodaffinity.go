@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -37,14 +38,21 @@ type Args struct {
 
 type topologyPair struct{ key, value string }
 
-type topologyCounts map[topologyPair]int64
+// topologyCounts counts matching pods (or terms) per topology domain.
+// keys counts, per topology key, the domains with a nonzero count, so
+// that a node is checked against the keys in use rather than against
+// each of its labels.
+type topologyCounts struct {
+	pairs map[topologyPair]int64
+	keys  map[string]int
+}
+
+func newTopologyCounts() topologyCounts {
+	return topologyCounts{pairs: map[topologyPair]int64{}, keys: map[string]int{}}
+}
 
 func (m topologyCounts) clone() topologyCounts {
-	c := make(topologyCounts, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
+	return topologyCounts{pairs: maps.Clone(m.pairs), keys: maps.Clone(m.keys)}
 }
 
 func (m topologyCounts) add(node *v1.Node, terms []framework.AffinityTerm, delta int64) {
@@ -55,13 +63,31 @@ func (m topologyCounts) add(node *v1.Node, terms []framework.AffinityTerm, delta
 
 // addTerm counts delta in node's domain of key, if node has the key.
 func (m topologyCounts) addTerm(node *v1.Node, key string, delta int64) {
-	if v, ok := node.Labels[key]; ok {
-		p := topologyPair{key, v}
-		m[p] += delta
-		if m[p] == 0 {
-			delete(m, p)
-		}
+	v, ok := node.Labels[key]
+	if !ok || delta == 0 {
+		return
 	}
+	p := topologyPair{key, v}
+	old := m.pairs[p]
+	n := old + delta
+	switch {
+	case n == 0:
+		delete(m.pairs, p)
+		if m.keys[key]--; m.keys[key] == 0 {
+			delete(m.keys, key)
+		}
+	case old == 0:
+		m.pairs[p] = n
+		m.keys[key]++
+	default:
+		m.pairs[p] = n
+	}
+}
+
+// positive reports whether node's domain of key has a count above 0.
+func (m topologyCounts) positive(node *v1.Node, key string) bool {
+	v, ok := node.Labels[key]
+	return ok && m.pairs[topologyPair{key, v}] > 0
 }
 
 const (
@@ -160,7 +186,7 @@ func (p *Plugin) PreFilter(ctx context.Context, state *framework.CycleState, pod
 		return nil, framework.NewStatus(framework.Skip)
 	}
 	s := &preFilterState{pod: pi, nsLabels: p.h.NamespaceLabels(pod.Namespace),
-		existingAnti: topologyCounts{}, affinity: topologyCounts{}, anti: topologyCounts{}}
+		existingAnti: newTopologyCounts(), affinity: newTopologyCounts(), anti: newTopologyCounts()}
 	if len(withAnti) > 0 {
 		lister.EachTermCandidate(framework.RequiredAntiAffinityTerm, pod.Labels, func(_ *framework.PodInfo, ni *framework.NodeInfo, t *framework.AffinityTerm, _ int32) {
 			if t.Matches(pod, s.nsLabels) {
@@ -252,15 +278,13 @@ func (p *Plugin) Filter(_ context.Context, state *framework.CycleState, _ *v1.Po
 		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonAffinityRulesNotMatch)
 	}
 	for _, t := range s.pod.RequiredAntiAffinityTerms {
-		if v, ok := node.Labels[t.TopologyKey]; ok && s.anti[topologyPair{t.TopologyKey, v}] > 0 {
+		if s.anti.positive(node, t.TopologyKey) {
 			return framework.NewStatus(framework.Unschedulable, ErrReasonAntiAffinityRulesNotMatch)
 		}
 	}
-	if len(s.existingAnti) > 0 {
-		for k, v := range node.Labels {
-			if s.existingAnti[topologyPair{k, v}] > 0 {
-				return framework.NewStatus(framework.Unschedulable, ErrReasonExistingAntiAffinityRulesNotMatch)
-			}
+	for k := range s.existingAnti.keys {
+		if s.existingAnti.positive(node, k) {
+			return framework.NewStatus(framework.Unschedulable, ErrReasonExistingAntiAffinityRulesNotMatch)
 		}
 	}
 	return nil
@@ -276,12 +300,12 @@ func (s *preFilterState) satisfyAffinity(node *v1.Node) bool {
 		if !ok {
 			return false
 		}
-		if s.affinity[topologyPair{t.TopologyKey, v}] <= 0 {
+		if s.affinity.pairs[topologyPair{t.TopologyKey, v}] <= 0 {
 			exist = false
 		}
 	}
 	if !exist {
-		return len(s.affinity) == 0 && matchesAll(s.pod.RequiredAffinityTerms, s.pod.Pod, s.nsLabels)
+		return len(s.affinity.pairs) == 0 && matchesAll(s.pod.RequiredAffinityTerms, s.pod.Pod, s.nsLabels)
 	}
 	return true
 }

@@ -1,6 +1,7 @@
 package interpodaffinity
 
 import (
+	"context"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -8,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/skiff/skiff/internal/scheduler/framework"
 	"github.com/skiff/skiff/internal/scheduler/framework/frameworktest"
 )
 
@@ -229,6 +231,69 @@ func TestScoreUpstreamSemantics(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestPreFilterExtensions checks the AddPod and RemovePod extensions
+// preemption uses to try a node without its victims (or with nominated
+// pods): counts for the incoming pod's terms and for the symmetry move
+// with the pod.
+func TestPreFilterExtensions(t *testing.T) {
+	const (
+		aff      = ErrReasonAffinityRulesNotMatch
+		anti     = ErrReasonAntiAffinityRulesNotMatch
+		existing = ErrReasonExistingAntiAffinityRulesNotMatch
+	)
+	guard := requiredAnti(app("guard", "b1", "guard"), term("batch", "zone"))
+	w1 := app("w1", "a1", "web")
+	tests := []struct {
+		name     string
+		existing []*v1.Pod
+		pod      *v1.Pod
+		remove   *v1.Pod
+		add      *v1.Pod
+		node     string
+		before   string
+		after    string
+	}{
+		{name: "removing the pod an anti-affinity term matched", existing: []*v1.Pod{w1},
+			pod: requiredAnti(app("new", "", "web"), term("web", v1.LabelHostname)), remove: w1, node: "a1", before: anti, after: ""},
+		{name: "adding a pod an anti-affinity term matches", existing: []*v1.Pod{w1},
+			pod: requiredAnti(app("new", "", "web"), term("web", v1.LabelHostname)), add: app("w2", "b1", "web"), node: "b1", before: "", after: anti},
+		{name: "removing an existing pod whose anti-affinity matched", existing: []*v1.Pod{guard},
+			pod: app("job", "", "batch"), remove: guard, node: "b1", before: existing, after: ""},
+		{name: "adding a pod an affinity term needs", existing: []*v1.Pod{app("other", "a1", "x")},
+			pod: requiredAffinity(app("api", "", "api"), term("db", "zone")), add: app("db", "b1", "db"), node: "b1", before: aff, after: ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := frameworktest.New(Name, New, "", zoned(), tc.existing, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			statuses, state := h.Filter(tc.pod)
+			if got := statuses[tc.node].Message(); got != tc.before {
+				t.Fatalf("before: %q, want %q", got, tc.before)
+			}
+			ni, err := h.Snapshot.Get(tc.node)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if tc.remove != nil {
+				if st := h.FW.RunPreFilterExtensionRemovePod(ctx, state, tc.pod, framework.NewPodInfo(tc.remove), ni); !st.IsSuccess() {
+					t.Fatal(st.AsError())
+				}
+			}
+			if tc.add != nil {
+				if st := h.FW.RunPreFilterExtensionAddPod(ctx, state, tc.pod, framework.NewPodInfo(tc.add), ni); !st.IsSuccess() {
+					t.Fatal(st.AsError())
+				}
+			}
+			if got := h.FW.RunFilterPlugins(ctx, state, tc.pod, ni).Message(); got != tc.after {
+				t.Errorf("after: %q, want %q", got, tc.after)
 			}
 		})
 	}
