@@ -9,7 +9,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -242,34 +244,66 @@ type preFilterState struct {
 	constraints []*constraint
 	// counts[i] maps the domains of constraint i to their matching pods.
 	counts []map[string]int64
+	// mins[i] is the smallest of counts[i] and atMin[i] the number of
+	// domains that have it, kept up to date so that Filter does not scan
+	// every domain (every node, for a hostname constraint) per node.
+	mins  []int64
+	atMin []int
 }
 
 func (s *preFilterState) Clone() framework.StateData {
-	c := &preFilterState{constraints: s.constraints, counts: make([]map[string]int64, len(s.counts))}
+	c := &preFilterState{constraints: s.constraints, counts: make([]map[string]int64, len(s.counts)),
+		mins: slices.Clone(s.mins), atMin: slices.Clone(s.atMin)}
 	for i, m := range s.counts {
-		c.counts[i] = make(map[string]int64, len(m))
-		for k, v := range m {
-			c.counts[i][k] = v
-		}
+		c.counts[i] = maps.Clone(m)
 	}
 	return c
 }
 
-// minMatch returns the smallest count among domains of constraint i, or
-// 0 when there are fewer domains than minDomains.
-func (s *preFilterState) minMatch(i int) int64 {
+// computeMin sets mins[i] and atMin[i] from counts[i].
+func (s *preFilterState) computeMin(i int) {
+	lo, n := int64(math.MaxInt64), 0
+	for _, v := range s.counts[i] {
+		switch {
+		case v < lo:
+			lo, n = v, 1
+		case v == lo:
+			n++
+		}
+	}
+	s.mins[i], s.atMin[i] = lo, n
+}
+
+// add changes the count of domain v of constraint i by delta, keeping the
+// minimum; it rescans the domains only when the last one at the minimum
+// rises above it.
+func (s *preFilterState) add(i int, v string, delta int64) {
 	m := s.counts[i]
-	if int32(len(m)) < s.constraints[i].minDomains {
+	old, existed := m[v]
+	n := old + delta
+	m[v] = n
+	switch {
+	case len(m) == 1 || n < s.mins[i]:
+		s.mins[i], s.atMin[i] = n, 1
+	case n == s.mins[i]:
+		if !existed || old != n {
+			s.atMin[i]++
+		}
+	case existed && old == s.mins[i]:
+		if s.atMin[i]--; s.atMin[i] == 0 {
+			s.computeMin(i)
+		}
+	}
+}
+
+// minMatch returns the smallest count among domains of constraint i, or
+// 0 when there are fewer domains than minDomains (the global minimum is
+// then taken as 0, as upstream).
+func (s *preFilterState) minMatch(i int) int64 {
+	if len(s.counts[i]) == 0 || int32(len(s.counts[i])) < s.constraints[i].minDomains {
 		return 0
 	}
-	lo := int64(math.MaxInt64)
-	for _, v := range m {
-		lo = min(lo, v)
-	}
-	if lo == math.MaxInt64 {
-		return 0
-	}
-	return lo
+	return s.mins[i]
 }
 
 // PreFilter implements framework.PreFilterPlugin.
@@ -281,7 +315,7 @@ func (p *Plugin) PreFilter(_ context.Context, state *framework.CycleState, pod *
 	if len(cs) == 0 {
 		return nil, framework.NewStatus(framework.Skip)
 	}
-	s := &preFilterState{constraints: cs, counts: make([]map[string]int64, len(cs))}
+	s := &preFilterState{constraints: cs, counts: make([]map[string]int64, len(cs)), mins: make([]int64, len(cs)), atMin: make([]int, len(cs))}
 	for i := range cs {
 		s.counts[i] = map[string]int64{}
 	}
@@ -320,6 +354,7 @@ func (p *Plugin) PreFilter(_ context.Context, state *framework.CycleState, pod *
 		}, func(node *v1.Node) {
 			s.counts[i][node.Labels[c.topologyKey]]++
 		})
+		s.computeMin(i)
 	}
 	state.Write(preFilterKey, s)
 	return nil, nil
@@ -350,7 +385,7 @@ func (p *Plugin) update(state *framework.CycleState, pod *v1.Pod, pi *framework.
 	}
 	for i, c := range s.constraints {
 		if c.eligible(node) && c.selector.Matches(labels.Set(pi.Pod.Labels)) {
-			s.counts[i][node.Labels[c.topologyKey]] += delta
+			s.add(i, node.Labels[c.topologyKey], delta)
 		}
 	}
 	return nil
