@@ -118,39 +118,141 @@ func (s *Store) Get(ctx context.Context, key string, opts storage.GetOptions) (r
 }
 
 // GuaranteedUpdate implements storage.Store. The object tryUpdate returns
-// becomes the caller's result: its resourceVersion is overwritten.
+// is modified (its resourceVersion is set) and returned.
 func (s *Store) GuaranteedUpdate(ctx context.Context, key string, pre *storage.Preconditions, tryUpdate storage.UpdateFunc) (runtime.Object, error) {
-	kv, err := s.getKV(ctx, key)
+	st, err := s.currentState(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("update %s: %w", key, err)
 	}
+	return s.update(ctx, key, pre, tryUpdate, st)
+}
+
+// GuaranteedUpdateFrom is GuaranteedUpdate starting from cached, an object
+// the caller believes current (a watch cache's copy, with the revision it
+// was stored at as its resourceVersion), which becomes the Store's. It
+// saves the read and the decode of the stored object; a stale copy costs
+// a retry: the write's revision check fails, and an error or a no-op from
+// tryUpdate is confirmed against etcd before it is believed.
+func (s *Store) GuaranteedUpdateFrom(ctx context.Context, key string, pre *storage.Preconditions, tryUpdate storage.UpdateFunc, cached runtime.Object) (runtime.Object, error) {
+	m, err := meta.Accessor(cached)
+	if err != nil {
+		return nil, fmt.Errorf("update %s: %w", key, err)
+	}
+	rev, err := strconv.ParseInt(m.GetResourceVersion(), 10, 64)
+	if err != nil || rev <= 0 {
+		return s.GuaranteedUpdate(ctx, key, pre, tryUpdate)
+	}
+	return s.update(ctx, key, pre, tryUpdate, &updateState{obj: cached, rev: rev})
+}
+
+// updateState is the object an update starts from. data is nil when obj
+// came from a cache; fresh means it was just read from etcd.
+type updateState struct {
+	obj   runtime.Object
+	rev   int64
+	data  []byte
+	fresh bool
+}
+
+// currentState reads key from etcd; nil means there is no object.
+func (s *Store) currentState(ctx context.Context, key string) (*updateState, error) {
+	kv, err := s.getKV(ctx, key)
+	if err != nil || kv == nil {
+		return nil, err
+	}
+	return s.stateOf(kv)
+}
+
+func (s *Store) stateOf(kv *mvccpb.KeyValue) (*updateState, error) {
+	if kv == nil {
+		return nil, nil
+	}
+	obj, err := s.decode(kv.Value, kv.ModRevision)
+	if err != nil {
+		return nil, err
+	}
+	return &updateState{obj: obj, rev: kv.ModRevision, data: kv.Value, fresh: true}, nil
+}
+
+// refresh replaces a cached state by etcd's; same reports that the cached
+// one was current after all.
+func (s *Store) refresh(ctx context.Context, key string, st *updateState) (next *updateState, same bool, err error) {
+	kv, err := s.getKV(ctx, key)
+	if err != nil {
+		return nil, false, err
+	}
+	if kv != nil && kv.ModRevision == st.rev {
+		st.fresh = true
+		return st, true, nil
+	}
+	next, err = s.stateOf(kv)
+	return next, false, err
+}
+
+func (s *Store) update(ctx context.Context, key string, pre *storage.Preconditions, tryUpdate storage.UpdateFunc, st *updateState) (runtime.Object, error) {
 	for {
-		if kv == nil {
+		if st == nil {
 			return nil, fmt.Errorf("update %s: %w", key, storage.ErrNotFound)
 		}
-		cur, err := s.decode(kv.Value, kv.ModRevision)
+		next, err := s.tryOn(key, st, pre, tryUpdate)
 		if err != nil {
-			return nil, fmt.Errorf("update %s: %w", key, err)
+			if st.fresh {
+				return nil, err
+			}
+			// The cache may lag: a conflict or a veto must hold on the
+			// current object, not on a stale copy.
+			fresh, same, rerr := s.refresh(ctx, key, st)
+			if rerr != nil {
+				return nil, fmt.Errorf("update %s: %w", key, rerr)
+			}
+			if same {
+				return nil, err
+			}
+			st = fresh
+			continue
 		}
-		if err := checkPreconditions(pre, cur); err != nil {
-			return nil, fmt.Errorf("update %s: %w", key, err)
-		}
-		next, err := tryUpdate(cur)
-		if err != nil {
-			return nil, err
-		}
-		if next == cur {
-			return cur, nil
+		if next == st.obj {
+			if st.fresh {
+				return st.obj, nil
+			}
+			fresh, same, err := s.refresh(ctx, key, st)
+			if err != nil {
+				return nil, fmt.Errorf("update %s: %w", key, err)
+			}
+			if same {
+				return st.obj, nil
+			}
+			st = fresh
+			continue
 		}
 		data, err := s.encode(next)
 		if err != nil {
 			return nil, fmt.Errorf("update %s: %w", key, err)
 		}
-		if bytes.Equal(data, kv.Value) {
-			return cur, nil
+		if st.data == nil {
+			if st.data, err = s.encode(st.obj); err != nil {
+				return nil, fmt.Errorf("update %s: %w", key, err)
+			}
+			if err := setRV(st.obj, st.rev); err != nil {
+				return nil, fmt.Errorf("update %s: %w", key, err)
+			}
+		}
+		if bytes.Equal(data, st.data) {
+			if st.fresh {
+				return st.obj, nil
+			}
+			fresh, same, err := s.refresh(ctx, key, st)
+			if err != nil {
+				return nil, fmt.Errorf("update %s: %w", key, err)
+			}
+			if same {
+				return st.obj, nil
+			}
+			st = fresh
+			continue
 		}
 		resp, err := s.client.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
+			If(clientv3.Compare(clientv3.ModRevision(key), "=", st.rev)).
 			Then(clientv3.OpPut(key, string(data))).
 			Else(clientv3.OpGet(key)).
 			Commit()
@@ -163,9 +265,21 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, pre *storage.P
 			}
 			return next, nil
 		}
-		s.log.Debug("Retrying update after a race", "key", key)
-		kv = firstKV(resp.Responses[0].GetResponseRange().GetKvs())
+		if st.fresh {
+			s.log.Debug("Retrying update after a race", "key", key)
+		}
+		if st, err = s.stateOf(firstKV(resp.Responses[0].GetResponseRange().GetKvs())); err != nil {
+			return nil, fmt.Errorf("update %s: %w", key, err)
+		}
 	}
+}
+
+// tryOn checks the preconditions on st and runs tryUpdate.
+func (s *Store) tryOn(key string, st *updateState, pre *storage.Preconditions, tryUpdate storage.UpdateFunc) (runtime.Object, error) {
+	if err := checkPreconditions(pre, st.obj); err != nil {
+		return nil, fmt.Errorf("update %s: %w", key, err)
+	}
+	return tryUpdate(st.obj)
 }
 
 // Delete implements storage.Store.
