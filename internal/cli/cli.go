@@ -15,6 +15,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/skiff/skiff/internal/config"
+	"github.com/skiff/skiff/internal/gctune"
 	"github.com/skiff/skiff/internal/server"
 )
 
@@ -133,6 +134,7 @@ func runServer(args []string, stderr io.Writer) int {
 		defer wait()
 		defer stop() // the pprof server ends with ctx, before wait
 	}
+	go gctune.Run(ctx, gctune.DefaultPolicy(), log)
 	if err := server.Run(ctx, cfg, log, nil); err != nil {
 		fmt.Fprintf(stderr, "skiff server: %v\n", err)
 		return 1
