@@ -50,17 +50,22 @@ func (e *Expectations) Satisfied(key string) bool {
 
 // ExpectCreations replaces key's record with n pending creations.
 func (e *Expectations) ExpectCreations(key string, n int) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.m[key] = &expectation{adds: n, at: e.clock.Now()}
+	e.Expect(key, n, nil)
 }
 
 // ExpectDeletions replaces key's record with the pods named by podKeys
 // pending deletion.
 func (e *Expectations) ExpectDeletions(key string, podKeys []string) {
+	e.Expect(key, 0, podKeys)
+}
+
+// Expect replaces key's record with adds pending creations and the pods
+// named by podKeys pending deletion, for controllers (DaemonSet) that
+// create on some nodes and delete on others in one sync.
+func (e *Expectations) Expect(key string, adds int, podKeys []string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	x := &expectation{deleting: make(map[string]bool, len(podKeys)), at: e.clock.Now()}
+	x := &expectation{adds: adds, deleting: make(map[string]bool, len(podKeys)), at: e.clock.Now()}
 	for _, k := range podKeys {
 		x.deleting[k] = true
 	}

@@ -47,7 +47,7 @@ type Controller struct {
 	recorder     record.EventRecorder
 	clock        clock.PassiveClock
 	log          *slog.Logger
-	expectations *expectations
+	expectations *controller.Expectations
 	runner       *controller.Runner
 	// syncHandler is sync; tests may replace it.
 	syncHandler controller.SyncFunc
@@ -78,7 +78,7 @@ func New(cfg Config) (*Controller, error) {
 		recorder:     cfg.Recorder,
 		clock:        cfg.Clock,
 		log:          cfg.Logger,
-		expectations: newExpectations(cfg.Clock),
+		expectations: controller.NewExpectations(cfg.Clock),
 	}
 	c.syncHandler = c.sync
 	c.runner = controller.NewRunner(controller.RunnerConfig{
@@ -120,7 +120,7 @@ func (c *Controller) deleteDaemonSet(obj any) {
 	if err != nil {
 		return
 	}
-	c.expectations.forget(key)
+	c.expectations.Forget(key)
 	c.runner.Enqueue(key)
 }
 
@@ -185,7 +185,7 @@ func (c *Controller) addPod(obj any) {
 	if ref := metav1.GetControllerOf(pod); ref != nil {
 		if ds := c.resolveControllerRef(pod.Namespace, ref); ds != nil {
 			key := ds.Namespace + "/" + ds.Name
-			c.expectations.creationObserved(key)
+			c.expectations.CreationObserved(key)
 			c.runner.Enqueue(key)
 		}
 		return
@@ -240,7 +240,7 @@ func (c *Controller) deletePod(obj any) {
 	}
 	if ds := c.resolveControllerRef(pod.Namespace, ref); ds != nil {
 		key := ds.Namespace + "/" + ds.Name
-		c.expectations.deletionObserved(key, pod.Namespace+"/"+pod.Name)
+		c.expectations.DeletionObserved(key, pod.Namespace+"/"+pod.Name)
 		c.runner.Enqueue(key)
 	}
 }

@@ -209,7 +209,7 @@ func (fx *fixture) refresh() {
 func (fx *fixture) sync() (created, deleted []string) {
 	fx.t.Helper()
 	fx.refresh()
-	fx.c.expectations.forget("ns/agent")
+	fx.c.expectations.Forget("ns/agent")
 	before := fx.pods()
 	fx.client.ClearActions()
 	if err := fx.c.sync(context.Background(), "ns/agent"); err != nil {

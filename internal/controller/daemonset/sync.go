@@ -48,7 +48,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	cached, err := c.dsLister.DaemonSets(namespace).Get(name)
 	if apierrors.IsNotFound(err) {
-		c.expectations.forget(key)
+		c.expectations.Forget(key)
 		return nil
 	}
 	if err != nil {
@@ -92,9 +92,9 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	byNode := groupByNode(pods)
 	var manageErr error
-	if ds.DeletionTimestamp == nil && c.expectations.satisfied(key) {
+	if ds.DeletionTimestamp == nil && c.expectations.Satisfied(key) {
 		manageErr = c.manage(ctx, ds, nodes, byNode, hash)
-		if manageErr == nil && c.expectations.satisfied(key) &&
+		if manageErr == nil && c.expectations.Satisfied(key) &&
 			ds.Spec.UpdateStrategy.Type == appsv1.RollingUpdateDaemonSetStrategyType {
 			manageErr = c.rollingUpdate(ctx, ds, nodes, byNode, hash)
 		}
@@ -288,7 +288,7 @@ func (c *Controller) syncNodes(ctx context.Context, ds *appsv1.DaemonSet, create
 	for i, p := range victims {
 		podKeys[i] = p.Namespace + "/" + p.Name
 	}
-	c.expectations.expect(key, len(create), podKeys)
+	c.expectations.Expect(key, len(create), podKeys)
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -305,7 +305,7 @@ func (c *Controller) syncNodes(ctx context.Context, ds *appsv1.DaemonSet, create
 		wg.Go(func() {
 			defer func() { <-sem }()
 			if err := c.createPod(ctx, ds, node, hash); err != nil {
-				c.expectations.creationObserved(key)
+				c.expectations.CreationObserved(key)
 				if !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 					fail(err)
 				}
@@ -317,7 +317,7 @@ func (c *Controller) syncNodes(ctx context.Context, ds *appsv1.DaemonSet, create
 		wg.Go(func() {
 			defer func() { <-sem }()
 			if err := c.removePod(ctx, ds, p); err != nil {
-				c.expectations.deletionObserved(key, podKeys[i])
+				c.expectations.DeletionObserved(key, podKeys[i])
 				if !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 					fail(err)
 				}
