@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/skiff/skiff/internal/controller/history"
 )
 
 // Event reasons, as upstream records them.
@@ -78,7 +80,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return err
 	}
 	cur, hash, err := c.currentRevision(ctx, ds, revs)
-	if errors.Is(err, errCollision) {
+	if errors.Is(err, history.ErrCollision) {
 		st := ds.Status.DeepCopy()
 		n := int32(1)
 		if st.CollisionCount != nil {

@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/skiff/skiff/internal/controller/history"
 )
 
 // Event reasons, as upstream records them.
@@ -59,8 +61,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return err
 	}
 	current, update, err := c.revisions(ctx, set, revs)
-	var collision errCollision
-	if errors.As(err, &collision) {
+	if errors.Is(err, history.ErrCollision) {
 		st := set.Status.DeepCopy()
 		n := int32(1)
 		if st.CollisionCount != nil {
@@ -188,7 +189,7 @@ func (c *Controller) manage(ctx context.Context, set *appsv1.StatefulSet, pods [
 			templates[rev.Name] = &set.Spec.Template
 			return &set.Spec.Template, nil
 		}
-		t, err := templateOf(rev)
+		t, err := history.Template(rev)
 		if err != nil {
 			return nil, err
 		}
