@@ -27,6 +27,10 @@ type Cache struct {
 	// listChanged is set when nodes come or go, or change zones.
 	listChanged bool
 	images      bool
+	// slots hands out NodeInfo.Slot: freed slots first, then the next
+	// past the highest used.
+	freeSlots []int32
+	slotBound int32
 }
 
 type podState struct {
@@ -37,16 +41,33 @@ type podState struct {
 // NewCache returns an empty cache.
 func NewCache() *Cache {
 	return &Cache{nodes: map[string]*framework.NodeInfo{}, pods: map[types.UID]*podState{}, nodeGen: map[string]int64{},
-		dirty: map[string]struct{}{}}
+		dirty: map[string]struct{}{}, slotBound: 1}
 }
 
 func (c *Cache) nodeInfo(name string) *framework.NodeInfo {
 	ni, ok := c.nodes[name]
 	if !ok {
 		ni = framework.NewNodeInfo()
+		if k := len(c.freeSlots); k > 0 {
+			ni.Slot, c.freeSlots = c.freeSlots[k-1], c.freeSlots[:k-1]
+		} else {
+			ni.Slot = c.slotBound
+			c.slotBound++
+		}
 		c.nodes[name] = ni
 	}
 	return ni
+}
+
+// deleteNodeInfo forgets a node's NodeInfo and frees its slot. A later
+// node may get the slot while the snapshot still holds the old
+// NodeInfo: caches by slot also compare generations, which are unique
+// across nodes, so that they never mistake one node for the other.
+func (c *Cache) deleteNodeInfo(name string) {
+	if ni, ok := c.nodes[name]; ok {
+		c.freeSlots = append(c.freeSlots, ni.Slot)
+		delete(c.nodes, name)
+	}
 }
 
 func (c *Cache) touch(name string) {
@@ -65,7 +86,7 @@ func (c *Cache) removePodLocked(pod *v1.Pod) {
 	if ni, ok := c.nodes[pod.Spec.NodeName]; ok {
 		ni.RemovePod(pod)
 		if ni.Node() == nil && len(ni.Pods) == 0 {
-			delete(c.nodes, pod.Spec.NodeName)
+			c.deleteNodeInfo(pod.Spec.NodeName)
 			c.listChanged = true
 		}
 	}
@@ -164,7 +185,7 @@ func (c *Cache) RemoveNode(node *v1.Node) {
 	if ni, ok := c.nodes[node.Name]; ok {
 		ni.RemoveNode()
 		if len(ni.Pods) == 0 {
-			delete(c.nodes, node.Name)
+			c.deleteNodeInfo(node.Name)
 		}
 	}
 	c.listChanged, c.images = true, true
@@ -240,6 +261,7 @@ func (c *Cache) UpdateSnapshot(s *framework.Snapshot) {
 	}
 	c.listChanged, c.images = false, false
 	s.Generation = c.generation
+	s.Slots = c.slotBound
 }
 
 func interleaveZones(m map[string]*framework.NodeInfo) []*framework.NodeInfo {

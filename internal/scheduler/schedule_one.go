@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	v1 "k8s.io/api/core/v1"
@@ -100,7 +99,8 @@ func (s *Scheduler) schedulePod(ctx context.Context, fw *framework.Framework, st
 	if len(nodes) == 0 {
 		return scheduleResult{}, errNoNodesAvailable
 	}
-	feasible, diag, err := s.findNodesThatFitPod(ctx, fw, state, pod, nodes)
+	c := podClass{s: s, pod: pod}
+	feasible, diag, err := s.findNodesThatFitPod(ctx, fw, state, pod, nodes, &c)
 	if err != nil {
 		return scheduleResult{}, err
 	}
@@ -112,8 +112,8 @@ func (s *Scheduler) schedulePod(ctx context.Context, fw *framework.Framework, st
 		return scheduleResult{host: feasible[0].Node().Name, evaluated: evaluated, feasible: 1}, nil
 	}
 	if s.techniques.ScoreCaching {
-		if key, ok := equivalenceClass(pod); ok {
-			state.ScoreCache = classScores{s.equivalence.class(key)}
+		if cls := c.get(); cls != nil {
+			state.ScoreCache = classScores{cls}
 		}
 	}
 	scores, err := prioritizeNodes(ctx, fw, state, pod, feasible)
@@ -123,7 +123,27 @@ func (s *Scheduler) schedulePod(ctx context.Context, fw *framework.Framework, st
 	return scheduleResult{host: selectHost(scores, s.rand), evaluated: evaluated, feasible: len(feasible)}, nil
 }
 
-func (s *Scheduler) findNodesThatFitPod(ctx context.Context, fw *framework.Framework, state *framework.CycleState, pod *v1.Pod, all []*framework.NodeInfo) ([]*framework.NodeInfo, Diagnosis, error) {
+// podClass finds a pod's equivalence-class cache once per cycle, when
+// filtering or scoring first asks for it.
+type podClass struct {
+	s    *Scheduler
+	pod  *v1.Pod
+	done bool
+	cls  *classCache
+}
+
+// get returns the pod's class cache, nil when the pod has no class.
+func (c *podClass) get() *classCache {
+	if !c.done {
+		c.done = true
+		if key, ok := equivalenceClass(c.pod); ok {
+			c.cls = c.s.equivalence.class(key, c.s.snapshot.Slots)
+		}
+	}
+	return c.cls
+}
+
+func (s *Scheduler) findNodesThatFitPod(ctx context.Context, fw *framework.Framework, state *framework.CycleState, pod *v1.Pod, all []*framework.NodeInfo, c *podClass) ([]*framework.NodeInfo, Diagnosis, error) {
 	diag := Diagnosis{NodeToStatus: framework.NodeToStatus{}, UnschedulablePlugins: sets.New[string]()}
 	res, st, plugins := fw.RunPreFilterPlugins(ctx, state, pod, all)
 	if !st.IsSuccess() {
@@ -158,25 +178,22 @@ func (s *Scheduler) findNodesThatFitPod(ctx context.Context, fw *framework.Frame
 			return []*framework.NodeInfo{ni}, diag, nil
 		}
 	}
-	feasible, err := s.findNodesThatPassFilters(ctx, fw, state, pod, &diag, nodes)
+	var cls *classCache
+	if s.filterCacheable(fw) {
+		cls = c.get()
+	}
+	feasible, err := s.findNodesThatPassFilters(ctx, fw, state, pod, &diag, nodes, cls)
 	return feasible, diag, err
 }
 
-// filterClass returns the equivalence-class cache of pod's filter
-// results, or nil when equivalence classes are off or the pod's filter
-// results may depend on more than the node: its own pod (anti-)affinity,
-// hard spread constraints or volumes (see equivalenceClass), or pods in
-// the cluster with required anti-affinity (which may reject it from
-// other nodes of their domain).
-func (s *Scheduler) filterClass(fw *framework.Framework, pod *v1.Pod) *classCache {
-	if !s.techniques.EquivalenceClasses || len(s.snapshot.HavePodsWithRequiredAntiAffinityList()) > 0 || hardDefaultSpread(fw) {
-		return nil
-	}
-	key, ok := equivalenceClass(pod)
-	if !ok {
-		return nil
-	}
-	return s.equivalence.class(key)
+// filterCacheable reports whether equivalence classes may be used for
+// filtering: they are on, and filter results may not depend on more
+// than the pod and the node because of pods in the cluster with
+// required anti-affinity (which may reject a pod from other nodes of
+// their domain) or of the profile's default hard spread constraints.
+// The pod's own constraints are equivalenceClass's to judge.
+func (s *Scheduler) filterCacheable(fw *framework.Framework) bool {
+	return s.techniques.EquivalenceClasses && len(s.snapshot.HavePodsWithRequiredAntiAffinityList()) == 0 && !s.hardSpread[fw]
 }
 
 // hardDefaultSpread reports whether the profile gives pods default
@@ -186,12 +203,24 @@ func hardDefaultSpread(fw *framework.Framework) bool {
 	return strings.Contains(string(fw.Profile().PluginArgs["PodTopologySpread"]), string(v1.DoNotSchedule))
 }
 
-// findNodesThatPassFilters filters nodes in parallel, starting where the
-// previous cycle stopped, until enough feasible nodes are found (all
-// nodes from the first when relaxed randomization is off). With
-// equivalence classes, a node whose generation has not changed since a
-// pod of the same class was filtered against it gets that result again.
-func (s *Scheduler) findNodesThatPassFilters(ctx context.Context, fw *framework.Framework, state *framework.CycleState, pod *v1.Pod, diag *Diagnosis, nodes []*framework.NodeInfo) ([]*framework.NodeInfo, error) {
+// filterChunk is how many nodes a filtering worker takes at a time: it
+// publishes its count of feasible nodes once per chunk, and the work
+// past the last feasible node needed is at most a chunk per worker.
+const filterChunk = 16
+
+// findNodesThatPassFilters filters nodes, starting where the previous
+// cycle stopped, until enough feasible nodes are found (all nodes from
+// the first when relaxed randomization is off). With equivalence
+// classes (cls), a node whose generation has not changed since a pod of
+// the same class was filtered against it gets that result again.
+//
+// Workers filter chunks of nodes in order and stop once the chunks done
+// hold one feasible node more than wanted; the results are then read in
+// order, so that the outcome is what filtering one node after the other
+// until that extra feasible node gives, however many workers ran: the
+// first wanted feasible nodes, and the infeasible ones before the extra
+// one in the diagnosis and counted as processed.
+func (s *Scheduler) findNodesThatPassFilters(ctx context.Context, fw *framework.Framework, state *framework.CycleState, pod *v1.Pod, diag *Diagnosis, nodes []*framework.NodeInfo, cls *classCache) ([]*framework.NodeInfo, error) {
 	n := len(nodes)
 	if n == 0 {
 		return nil, nil
@@ -200,73 +229,86 @@ func (s *Scheduler) findNodesThatPassFilters(ctx context.Context, fw *framework.
 	if p := fw.Profile().PercentageOfNodesToScore; p != nil {
 		pct = *p
 	}
-	want := numFeasibleNodesToFind(pct, int32(n))
+	want := int(numFeasibleNodesToFind(pct, int32(n)))
 	start := s.nextStartNodeIndex
 	if !s.techniques.RelaxedRandomization {
-		want, start = int32(n), 0
+		want, start = n, 0
 	}
-	cls := s.filterClass(fw, pod)
 	if !fw.HasFilterPlugins() {
 		out := make([]*framework.NodeInfo, want)
 		for i := range out {
 			out[i] = nodes[(start+i)%n]
 		}
-		s.nextStartNodeIndex = (start + int(want)) % n
+		s.nextStartNodeIndex = (start + want) % n
 		return out, nil
 	}
-	feasible := make([]*framework.NodeInfo, want)
-	var (
-		found     atomic.Int32
-		processed atomic.Int32
-		mu        sync.Mutex
-		errStatus *framework.Status
-	)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	check := func(i int) {
-		ni := nodes[(start+i)%n]
-		var st *framework.Status
-		cached := false
-		// Nominated pods make a node's result depend on the pod's
-		// priority and the nominations: not cached.
-		useClass := cls != nil && len(fw.NominatedPodsForNode(ni.Node().Name)) == 0
-		if useClass {
-			st, cached = cls.filterStatus(ni)
-		}
-		if !cached {
-			st = fw.RunFilterPluginsWithNominatedPods(ctx, state, pod, ni)
-			if useClass && (st.IsSuccess() || st.IsRejected()) && ctx.Err() == nil {
-				cls.putFilter(ni, st)
+	if cap(s.filterStatuses) < n {
+		s.filterStatuses = make([]*framework.Status, n)
+	}
+	statuses := s.filterStatuses[:n]
+	// Nominated pods make a node's result depend on the pod's priority
+	// and the nominations: such nodes are not cached. Without any
+	// nomination (the common case) no node needs looking up.
+	nominations := s.nominator.count.Load() > 0
+	var found atomic.Int32
+	filter := func(lo, hi int) bool {
+		k := int32(0)
+		for i := lo; i < hi; i++ {
+			ni := nodes[(start+i)%n]
+			var st *framework.Status
+			useClass, cached := cls != nil, false
+			if nominations && useClass {
+				useClass = len(fw.NominatedPodsForNode(ni.Node().Name)) == 0
+			}
+			if useClass {
+				st, cached = cls.filterStatus(ni)
+			}
+			if !cached {
+				if nominations {
+					st = fw.RunFilterPluginsWithNominatedPods(ctx, state, pod, ni)
+				} else {
+					st = fw.RunFilterPlugins(ctx, state, pod, ni)
+				}
+				if useClass && (st.IsSuccess() || st.IsRejected()) && ctx.Err() == nil {
+					cls.putFilter(ni, st)
+				}
+			}
+			statuses[i] = st
+			switch {
+			case st.IsSuccess():
+				k++
+			case !st.IsRejected():
+				return false
 			}
 		}
+		return int(found.Add(k)) <= want
+	}
+	done := framework.ParallelizeChunks(ctx, fw.Parallelism(), n, filterChunk, filter)
+	feasible := make([]*framework.NodeInfo, 0, min(want, done))
+	processed := done
+	var errStatus *framework.Status
+	for i, st := range statuses[:done] {
 		if st.IsSuccess() {
-			k := found.Add(1)
-			if k > want {
-				cancel()
-				found.Add(-1)
-				return
+			if len(feasible) == want {
+				processed = i
+				break
 			}
-			feasible[k-1] = ni
-			processed.Add(1)
-			return
+			feasible = append(feasible, nodes[(start+i)%n])
+			continue
 		}
-		processed.Add(1)
-		mu.Lock()
-		defer mu.Unlock()
 		if !st.IsRejected() {
 			errStatus = st
-			cancel()
-			return
+			break
 		}
-		diag.NodeToStatus[ni.Node().Name] = st
+		diag.NodeToStatus[nodes[(start+i)%n].Node().Name] = st
 		diag.UnschedulablePlugins.Insert(st.Plugin())
 	}
-	fw.Parallelize(ctx, n, check)
+	clear(statuses[:done])
 	if errStatus != nil {
 		return nil, errStatus.AsError()
 	}
-	s.nextStartNodeIndex = (start + int(processed.Load())) % n
-	return feasible[:found.Load()], nil
+	s.nextStartNodeIndex = (start + processed) % n
+	return feasible, nil
 }
 
 func prioritizeNodes(ctx context.Context, fw *framework.Framework, state *framework.CycleState, pod *v1.Pod, nodes []*framework.NodeInfo) ([]framework.NodePluginScores, error) {

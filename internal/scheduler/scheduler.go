@@ -71,6 +71,12 @@ type Scheduler struct {
 	// filter results and scores.
 	techniques  Techniques
 	equivalence *equivalenceCache
+	// hardSpread holds the profiles whose default topology spread
+	// filters (see hardDefaultSpread).
+	hardSpread map[*framework.Framework]bool
+	// filterStatuses is the scheduling goroutine's buffer of each node's
+	// filter status in a cycle.
+	filterStatuses []*framework.Status
 
 	podsSynced, nodesSynced cache.InformerSynced
 	namespaces              corelisters.NamespaceLister
@@ -105,6 +111,7 @@ func New(cfg Config) (*Scheduler, error) {
 		rand:       rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0)),
 		nominator:  newNominator(),
 		techniques: cfg.Configuration.Techniques(), equivalence: newEquivalenceCache(),
+		hardSpread: map[*framework.Framework]bool{},
 	}
 	if p := cfg.Configuration.PercentageOfNodesToScore; p != nil {
 		if *p < 0 || *p > 100 {
@@ -150,6 +157,9 @@ func New(cfg Config) (*Scheduler, error) {
 			return nil, err
 		}
 		s.profiles[p.SchedulerName] = fw
+		if hardDefaultSpread(fw) {
+			s.hardSpread[fw] = true
+		}
 		for k, v := range fw.EventsToRegister() {
 			events[k] = append(events[k], v...)
 		}

@@ -1,6 +1,10 @@
 package framework
 
-import "sync"
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+)
 
 // StateKey names data a plugin stores in a CycleState.
 type StateKey string
@@ -20,10 +24,13 @@ type errNotFound struct{}
 func (errNotFound) Error() string { return "not found" }
 
 // CycleState carries data from one extension point to the next within
-// one scheduling cycle of one pod. It is safe for concurrent use.
+// one scheduling cycle of one pod. It is safe for concurrent use. Reads
+// take no lock (Filter and Score read it for every node, in parallel):
+// a write replaces the whole list, which is never changed once stored
+// (a cycle writes a handful of keys, and reads them many times).
 type CycleState struct {
-	mu   sync.RWMutex
-	data map[StateKey]StateData
+	mu   sync.Mutex // serializes writers
+	data atomic.Pointer[[]stateEntry]
 	// SkipFilterPlugins and SkipScorePlugins are the plugins whose
 	// PreFilter or PreScore returned Skip.
 	SkipFilterPlugins map[string]bool
@@ -31,6 +38,11 @@ type CycleState struct {
 	// ScoreCache, when set, holds raw scores of node-local score plugins
 	// for the pod's equivalence class (Borg's score caching).
 	ScoreCache ScoreCache
+	// filters are the Filter plugins of filtersOf not skipped, as
+	// RunPreFilterPlugins found them, so that each node's filtering does
+	// not look plugins up in SkipFilterPlugins.
+	filters   []FilterPlugin
+	filtersOf *Framework
 }
 
 // ScoreCache keeps the raw scores of the NodeLocalScorer plugins per
@@ -58,17 +70,24 @@ type NodeLocalScorer interface {
 	NodeLocalScore()
 }
 
+type stateEntry struct {
+	key  StateKey
+	data StateData
+}
+
 // NewCycleState returns an empty state.
 func NewCycleState() *CycleState {
-	return &CycleState{data: map[StateKey]StateData{}}
+	return &CycleState{}
 }
 
 // Read returns the data under key or ErrNotFound.
 func (c *CycleState) Read(key StateKey) (StateData, error) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if d, ok := c.data[key]; ok {
-		return d, nil
+	if l := c.data.Load(); l != nil {
+		for _, e := range *l {
+			if e.key == key {
+				return e.data, nil
+			}
+		}
 	}
 	return nil, ErrNotFound
 }
@@ -76,8 +95,18 @@ func (c *CycleState) Read(key StateKey) (StateData, error) {
 // Write stores data under key.
 func (c *CycleState) Write(key StateKey, d StateData) {
 	c.mu.Lock()
-	c.data[key] = d
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	var l []stateEntry
+	if old := c.data.Load(); old != nil {
+		l = make([]stateEntry, len(*old), len(*old)+1)
+		copy(l, *old)
+	}
+	if i := slices.IndexFunc(l, func(e stateEntry) bool { return e.key == key }); i >= 0 {
+		l[i].data = d
+	} else {
+		l = append(l, stateEntry{key, d})
+	}
+	c.data.Store(&l)
 }
 
 // Clone deep-copies the state through each datum's Clone.
@@ -85,14 +114,17 @@ func (c *CycleState) Clone() *CycleState {
 	if c == nil {
 		return nil
 	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
 	out := NewCycleState()
-	for k, v := range c.data {
-		out.data[k] = v.Clone()
+	if l := c.data.Load(); l != nil {
+		cl := make([]stateEntry, len(*l))
+		for i, e := range *l {
+			cl[i] = stateEntry{e.key, e.data.Clone()}
+		}
+		out.data.Store(&cl)
 	}
 	out.SkipFilterPlugins = c.SkipFilterPlugins
 	out.SkipScorePlugins = c.SkipScorePlugins
 	out.ScoreCache = c.ScoreCache
+	out.filters, out.filtersOf = c.filters, c.filtersOf
 	return out
 }

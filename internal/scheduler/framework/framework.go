@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -375,7 +376,18 @@ func (f *Framework) RunPreFilterPlugins(ctx context.Context, state *CycleState, 
 		}
 	}
 	state.SkipFilterPlugins = skip
+	state.filters, state.filtersOf = f.unskippedFilters(skip), f
 	return result, nil, rejectors
+}
+
+func (f *Framework) unskippedFilters(skip map[string]bool) []FilterPlugin {
+	out := make([]FilterPlugin, 0, len(f.filter))
+	for _, pl := range f.filter {
+		if !skip[pl.Name()] {
+			out = append(out, pl)
+		}
+	}
+	return out
 }
 
 // RunPreFilterExtensionAddPod runs the AddPod extensions.
@@ -407,10 +419,11 @@ func (f *Framework) RunPreFilterExtensionRemovePod(ctx context.Context, state *C
 // RunFilterPlugins runs the filters against one node in order and returns
 // the first non-success status, with its plugin set.
 func (f *Framework) RunFilterPlugins(ctx context.Context, state *CycleState, pod *v1.Pod, nodeInfo *NodeInfo) *Status {
-	for _, pl := range f.filter {
-		if state.SkipFilterPlugins[pl.Name()] {
-			continue
-		}
+	filters := state.filters
+	if state.filtersOf != f {
+		filters = f.unskippedFilters(state.SkipFilterPlugins)
+	}
+	for _, pl := range filters {
 		if s := pl.Filter(ctx, state, pod, nodeInfo); !s.IsSuccess() {
 			if !s.IsRejected() {
 				s = AsStatus(fmt.Errorf("running %q filter plugin: %w", pl.Name(), s.AsError()))
@@ -507,18 +520,16 @@ func (f *Framework) RunPreScorePlugins(ctx context.Context, state *CycleState, p
 	return nil
 }
 
-// NodePluginScores is a node's weighted score per plugin and in total.
+// NodePluginScores is a node's total weighted score. (Upstream also
+// keeps each plugin's part; nothing here reads it, and keeping it cost
+// an allocation per node and plugin in every cycle.)
 type NodePluginScores struct {
 	Name       string
-	Scores     []PluginScore
 	TotalScore int64
 }
 
-// PluginScore is one plugin's weighted score.
-type PluginScore struct {
-	Name  string
-	Score int64
-}
+// rawScores pools RunScorePlugins' per-plugin score buffers.
+var rawScores = sync.Pool{New: func() any { return new([]int64) }}
 
 // RunScorePlugins scores nodes with every Score plugin, normalizes each
 // plugin's scores, checks their range and applies weights.
@@ -531,15 +542,18 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod 
 	}
 	all := make([]NodePluginScores, len(nodes))
 	for i, n := range nodes {
-		all[i] = NodePluginScores{Name: n.Node().Name, Scores: make([]PluginScore, 0, len(plugins))}
+		all[i].Name = n.Node().Name
 	}
 	if len(plugins) == 0 {
 		return all, nil
 	}
-	perPlugin := make([]NodeScoreList, len(plugins))
-	for i := range plugins {
-		perPlugin[i] = make(NodeScoreList, len(nodes))
+	// raw holds plugin j's score of node i at j*len(nodes)+i.
+	buf := rawScores.Get().(*[]int64)
+	defer rawScores.Put(buf)
+	if cap(*buf) < len(plugins)*len(nodes) {
+		*buf = make([]int64, len(plugins)*len(nodes))
 	}
+	raw := (*buf)[:len(plugins)*len(nodes)]
 	var (
 		mu      sync.Mutex
 		errStat *Status
@@ -561,7 +575,7 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod 
 			var sc []int64
 			if sc, cached = cache.Get(nodes[i], set); cached {
 				for k, j := range local {
-					perPlugin[j][i] = NodeScore{Name: nodes[i].Node().Name, Score: sc[k]}
+					raw[j*len(nodes)+i] = sc[k]
 				}
 			}
 		}
@@ -576,12 +590,12 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod 
 				mu.Unlock()
 				return
 			}
-			perPlugin[j][i] = NodeScore{Name: nodes[i].Node().Name, Score: s}
+			raw[j*len(nodes)+i] = s
 		}
 		if len(local) > 0 && !cached {
 			sc := make([]int64, len(local))
 			for k, j := range local {
-				sc[k] = perPlugin[j][i].Score
+				sc[k] = raw[j*len(nodes)+i]
 			}
 			cache.Put(nodes[i], set, sc)
 		}
@@ -589,19 +603,28 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod 
 	if errStat != nil {
 		return nil, errStat
 	}
+	var list NodeScoreList
 	for j, pl := range plugins {
+		scores := raw[j*len(nodes) : (j+1)*len(nodes)]
 		if ext := pl.ScoreExtensions(); ext != nil {
-			if st := ext.NormalizeScore(ctx, state, pod, perPlugin[j]); !st.IsSuccess() {
+			if list == nil {
+				list = make(NodeScoreList, len(nodes))
+			}
+			for i := range list {
+				list[i] = NodeScore{Name: all[i].Name, Score: scores[i]}
+			}
+			if st := ext.NormalizeScore(ctx, state, pod, list); !st.IsSuccess() {
 				return nil, AsStatus(fmt.Errorf("plugin %q failed with: %w", pl.Name(), st.AsError())).WithPlugin(pl.Name())
 			}
-		}
-		for i, ns := range perPlugin[j] {
-			if ns.Score < MinNodeScore || ns.Score > MaxNodeScore {
-				return nil, AsStatus(fmt.Errorf("plugin %q returns an invalid score %v, it should in the range of [%v, %v] after normalizing", pl.Name(), ns.Score, MinNodeScore, MaxNodeScore))
+			for i := range list {
+				scores[i] = list[i].Score
 			}
-			w := ns.Score * pl.weight
-			all[i].Scores = append(all[i].Scores, PluginScore{Name: pl.Name(), Score: w})
-			all[i].TotalScore += w
+		}
+		for i, s := range scores {
+			if s < MinNodeScore || s > MaxNodeScore {
+				return nil, AsStatus(fmt.Errorf("plugin %q returns an invalid score %v, it should in the range of [%v, %v] after normalizing", pl.Name(), s, MinNodeScore, MaxNodeScore))
+			}
+			all[i].TotalScore += s * pl.weight
 		}
 	}
 	return all, nil
@@ -683,6 +706,9 @@ func (f *Framework) RunBindPlugins(ctx context.Context, state *CycleState, pod *
 	return NewStatus(Skip)
 }
 
+// Parallelism is how many goroutines Parallelize uses at most.
+func (f *Framework) Parallelism() int { return f.parallelism }
+
 // Parallelize calls work(i) for i in [0, n) on up to the framework's
 // parallelism goroutines, in chunks, and returns when all are done or
 // ctx ends.
@@ -690,7 +716,8 @@ func (f *Framework) Parallelize(ctx context.Context, n int, work func(i int)) {
 	Parallelize(ctx, f.parallelism, n, work)
 }
 
-// Parallelize calls work(i) for i in [0, n) on up to workers goroutines.
+// Parallelize calls work(i) for i in [0, n) on up to workers goroutines
+// (the caller's among them), in chunks.
 func Parallelize(ctx context.Context, workers, n int, work func(i int)) {
 	if n == 0 {
 		return
@@ -704,35 +731,43 @@ func Parallelize(ctx context.Context, workers, n int, work func(i int)) {
 		}
 		return
 	}
-	chunk := max(1, n/(workers*4))
-	var next int64
-	var mu sync.Mutex
-	take := func() (int, int) {
-		mu.Lock()
-		defer mu.Unlock()
-		lo := int(next)
-		if lo >= n {
-			return 0, 0
+	ParallelizeChunks(ctx, workers, n, max(1, n/(workers*4)), func(lo, hi int) bool {
+		for i := lo; i < hi; i++ {
+			work(i)
 		}
-		hi := min(n, lo+chunk)
-		next = int64(hi)
-		return lo, hi
-	}
-	var wg sync.WaitGroup
-	for w := 0; w < min(workers, n); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				lo, hi := take()
-				if lo == hi || ctx.Err() != nil {
-					return
-				}
-				for i := lo; i < hi; i++ {
-					work(i)
-				}
+		return true
+	})
+}
+
+// ParallelizeChunks calls work(lo, hi) on the consecutive chunks of
+// [0, n) of size chunk, handed out in order to up to workers goroutines
+// (the caller's among them). Once work returns false or ctx ends no
+// further chunk is started, but the chunks under way complete; so the
+// chunks done always make a prefix of [0, n), whose end it returns.
+func ParallelizeChunks(ctx context.Context, workers, n, chunk int, work func(lo, hi int) bool) int {
+	chunk = max(1, chunk)
+	var (
+		next atomic.Int64
+		stop atomic.Bool
+	)
+	run := func() {
+		for !stop.Load() && ctx.Err() == nil {
+			hi := int(next.Add(int64(chunk)))
+			lo := hi - chunk
+			if lo >= n {
+				return
 			}
-		}()
+			if !work(lo, min(hi, n)) {
+				stop.Store(true)
+			}
+		}
 	}
+	workers = min(workers, (n+chunk-1)/chunk)
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(run)
+	}
+	run()
 	wg.Wait()
+	return min(n, int(next.Load()))
 }

@@ -104,6 +104,11 @@ type NodeInfo struct {
 	// ImageStates maps normalized image names present on the node.
 	ImageStates map[string]*ImageStateSummary
 	Generation  int64
+	// Slot is a small number naming the node while it is in the
+	// scheduler's cache (from 1, reused once the node has left it), so
+	// that per-node caches can be slices; 0 for NodeInfos made elsewhere,
+	// which such caches skip. Clones keep it.
+	Slot int32
 }
 
 // NewNodeInfo returns a NodeInfo holding pods (without a node yet).
@@ -221,6 +226,7 @@ func (n *NodeInfo) Clone() *NodeInfo {
 		Allocatable:                  n.Allocatable.Clone(),
 		ImageStates:                  n.ImageStates,
 		Generation:                   n.Generation,
+		Slot:                         n.Slot,
 	}
 	for ip, m := range n.UsedPorts {
 		cm := make(map[ProtocolPort]struct{}, len(m))

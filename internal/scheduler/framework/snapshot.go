@@ -19,6 +19,8 @@ type Snapshot struct {
 	HaveRequiredAntiAffinityNodeList []*NodeInfo
 	// Generation is the cache generation the snapshot reflects.
 	Generation int64
+	// Slots bounds the NodeInfos' Slot numbers: each is below it.
+	Slots int32
 	// index maps node names to their position in NodeInfoList.
 	index map[string]int
 	// pods indexes the pods of NodeInfoMap by label and their affinity
