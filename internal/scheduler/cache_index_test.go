@@ -71,7 +71,36 @@ func TestSnapshotIndexFollowsCache(t *testing.T) {
 			}
 			c.UpdateSnapshot(snap)
 			checkIndex(t, g, snap, fmt.Sprintf("seed %d step %d", seed, step))
+			checkSlots(t, c, snap, len(nodeNames), fmt.Sprintf("seed %d step %d", seed, step))
 		}
+	}
+}
+
+// checkSlots checks the NodeInfos' slots: distinct, from 1, below the
+// snapshot's bound, the cache's own in the snapshot, and reused (the
+// bound never passes the number of names a NodeInfo can have).
+func checkSlots(t *testing.T, c *Cache, snap *framework.Snapshot, names int, at string) {
+	t.Helper()
+	seen := map[int32]string{}
+	for name, ni := range c.nodes {
+		if other, ok := seen[ni.Slot]; ok {
+			t.Fatalf("%s: nodes %s and %s share slot %d", at, name, other, ni.Slot)
+		}
+		seen[ni.Slot] = name
+		if ni.Slot < 1 || ni.Slot >= snap.Slots {
+			t.Fatalf("%s: node %s has slot %d, want 1..%d", at, name, ni.Slot, snap.Slots-1)
+		}
+		if sn, ok := snap.NodeInfoMap[name]; ok && sn.Slot != ni.Slot {
+			t.Fatalf("%s: node %s has slot %d in the snapshot, %d in the cache", at, name, sn.Slot, ni.Slot)
+		}
+	}
+	for _, s := range c.freeSlots {
+		if name, ok := seen[s]; ok {
+			t.Fatalf("%s: slot %d of node %s is also free", at, s, name)
+		}
+	}
+	if int(snap.Slots) > names+1 {
+		t.Fatalf("%s: slot bound %d for at most %d nodes: freed slots are not reused", at, snap.Slots, names)
 	}
 }
 

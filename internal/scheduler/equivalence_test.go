@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
@@ -19,14 +20,15 @@ import (
 func boolp(b bool) *bool { return &b }
 
 // placeAll runs scheduling cycles for pods one after the other on a
-// fixed, seeded scheduler (no informers, one worker) and returns each
-// pod's node ("" when it did not fit). Halfway it relabels a node and
-// deletes a placed pod, so that cached results must be invalidated.
-func placeAll(t *testing.T, tech SkiffSettings, nodes []*v1.Node, pods []*v1.Pod) (map[string]string, *Scheduler) {
+// fixed, seeded scheduler (no informers, parallelism workers) and
+// returns each pod's node ("" when it did not fit). Halfway it relabels
+// a node and deletes a placed pod, so that cached results must be
+// invalidated.
+func placeAll(t *testing.T, tech SkiffSettings, parallelism int, nodes []*v1.Node, pods []*v1.Pod) (map[string]string, *Scheduler) {
 	t.Helper()
 	cs := fake.NewClientset()
 	s, err := New(Config{Client: cs, Informers: informers.NewSharedInformerFactory(cs, 0),
-		Configuration: &Configuration{Skiff: &tech}, Parallelism: 1})
+		Configuration: &Configuration{Skiff: &tech}, Parallelism: parallelism})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,10 +104,17 @@ func TestTechniquesKeepPlacements(t *testing.T) {
 	}
 	for _, relaxed := range []bool{true, false} {
 		t.Run(fmt.Sprintf("relaxedRandomization=%v", relaxed), func(t *testing.T) {
-			off, sOff := placeAll(t, SkiffSettings{EquivalenceClasses: boolp(false), ScoreCaching: boolp(false), RelaxedRandomization: &relaxed}, nodes, pods)
-			on, sOn := placeAll(t, SkiffSettings{RelaxedRandomization: &relaxed}, nodes, pods)
+			off, sOff := placeAll(t, SkiffSettings{EquivalenceClasses: boolp(false), ScoreCaching: boolp(false), RelaxedRandomization: &relaxed}, 1, nodes, pods)
+			on, sOn := placeAll(t, SkiffSettings{RelaxedRandomization: &relaxed}, 1, nodes, pods)
 			if diff := cmp.Diff(off, on); diff != "" {
 				t.Errorf("placements differ with the techniques on (-off +on):\n%s", diff)
+			}
+			// Filtering reads its parallel results in node order, so that
+			// the number of workers changes nothing either (and the race
+			// detector sees the class caches shared by workers).
+			par, _ := placeAll(t, SkiffSettings{RelaxedRandomization: &relaxed}, 4, nodes, pods)
+			if diff := cmp.Diff(off, par); diff != "" {
+				t.Errorf("placements differ with 4 workers (-1 worker, techniques off +4 workers, on):\n%s", diff)
 			}
 			if n := len(sOff.equivalence.classes); n != 0 {
 				t.Errorf("techniques off: %d classes cached", n)
@@ -157,5 +166,126 @@ func TestEquivalenceClass(t *testing.T) {
 		if _, ok := equivalenceClass(p); ok {
 			t.Errorf("%s: pod got a class", name)
 		}
+	}
+}
+
+// TestEquivalenceClassKey: the key tells apart pods that differ in any
+// scheduling constraint, including ones a plain concatenation of the
+// fields would confuse, and not pods that write the same amounts
+// differently.
+func TestEquivalenceClassKey(t *testing.T) {
+	base := frameworktest.Pod("a", "", nil, "1", "1Gi")
+	with := func(f func(p *v1.Pod)) *v1.Pod {
+		p := base.DeepCopy()
+		f(p)
+		return p
+	}
+	zero, always := int32(0), v1.ContainerRestartPolicyAlways
+	seconds := int64(30)
+	pods := map[string]*v1.Pod{
+		"base":      base,
+		"cpu 1001m": with(func(p *v1.Pod) { p.Spec.Containers[0].Resources.Requests[v1.ResourceCPU] = resource.MustParse("1001m") }),
+		"cpu limit": with(func(p *v1.Pod) {
+			p.Spec.Containers[0].Resources.Limits = v1.ResourceList{v1.ResourceCPU: resource.MustParse("1")}
+		}),
+		"gpu":             with(func(p *v1.Pod) { p.Spec.Containers[0].Resources.Requests["example.com/gpu"] = resource.MustParse("1") }),
+		"selector a=bc":   with(func(p *v1.Pod) { p.Spec.NodeSelector = map[string]string{"a": "bc"} }),
+		"selector ab=c":   with(func(p *v1.Pod) { p.Spec.NodeSelector = map[string]string{"ab": "c"} }),
+		"priority 0":      with(func(p *v1.Pod) { p.Spec.Priority = &zero }),
+		"scheduler other": with(func(p *v1.Pod) { p.Spec.SchedulerName = "other" }),
+		"node name":       with(func(p *v1.Pod) { p.Spec.NodeName = "n1" }),
+		"toleration":      with(func(p *v1.Pod) { p.Spec.Tolerations = []v1.Toleration{{Key: "k", Operator: v1.TolerationOpExists}} }),
+		"toleration timed": with(func(p *v1.Pod) {
+			p.Spec.Tolerations = []v1.Toleration{{Key: "k", Operator: v1.TolerationOpExists, TolerationSeconds: &seconds}}
+		}),
+		"host port":        with(func(p *v1.Pod) { p.Spec.Containers[0].Ports = []v1.ContainerPort{{ContainerPort: 80, HostPort: 80}} }),
+		"overhead":         with(func(p *v1.Pod) { p.Spec.Overhead = v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m")} }),
+		"pod resources":    with(func(p *v1.Pod) { p.Spec.Resources = &v1.ResourceRequirements{} }),
+		"second container": with(func(p *v1.Pod) { p.Spec.Containers = append(p.Spec.Containers, v1.Container{Name: "b"}) }),
+		"init container":   with(func(p *v1.Pod) { p.Spec.InitContainers = []v1.Container{{Name: "i"}} }),
+		"sidecar":          with(func(p *v1.Pod) { p.Spec.InitContainers = []v1.Container{{Name: "i", RestartPolicy: &always}} }),
+		"required none": with(func(p *v1.Pod) {
+			p.Spec.Affinity = &v1.Affinity{NodeAffinity: &v1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &v1.NodeSelector{}}}
+		}),
+		"affinity empty": with(func(p *v1.Pod) { p.Spec.Affinity = &v1.Affinity{NodeAffinity: &v1.NodeAffinity{}} }),
+		"preferred": with(func(p *v1.Pod) {
+			p.Spec.Affinity = &v1.Affinity{NodeAffinity: &v1.NodeAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []v1.PreferredSchedulingTerm{{
+				Weight: 1, Preference: v1.NodeSelectorTerm{MatchExpressions: []v1.NodeSelectorRequirement{{Key: "disk", Operator: v1.NodeSelectorOpIn, Values: []string{"ssd"}}}}}}}}
+		}),
+		"preferred values split": with(func(p *v1.Pod) {
+			p.Spec.Affinity = &v1.Affinity{NodeAffinity: &v1.NodeAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []v1.PreferredSchedulingTerm{{
+				Weight: 1, Preference: v1.NodeSelectorTerm{MatchExpressions: []v1.NodeSelectorRequirement{{Key: "disk", Operator: v1.NodeSelectorOpIn, Values: []string{"ss", "d"}}}}}}}}
+		}),
+	}
+	keys := map[string]string{}
+	for name, p := range pods {
+		k, ok := equivalenceClass(p)
+		if !ok {
+			t.Fatalf("%s: no class", name)
+		}
+		if other, ok := keys[k]; ok {
+			t.Errorf("%s and %s share a class", name, other)
+		}
+		keys[k] = name
+	}
+	// The same amounts written differently, and fields the filters do
+	// not read, keep the class.
+	for name, p := range map[string]*v1.Pod{
+		"cpu 1000m": with(func(p *v1.Pod) { p.Spec.Containers[0].Resources.Requests[v1.ResourceCPU] = resource.MustParse("1000m") }),
+		"mem 1024Mi": with(func(p *v1.Pod) {
+			p.Spec.Containers[0].Resources.Requests[v1.ResourceMemory] = resource.MustParse("1024Mi")
+		}),
+		"image":     with(func(p *v1.Pod) { p.Spec.Containers[0].Image = "other" }),
+		"namespace": with(func(p *v1.Pod) { p.Namespace = "other" }),
+	} {
+		if k, _ := equivalenceClass(p); keys[k] != "base" {
+			t.Errorf("%s: not in the base class", name)
+		}
+	}
+}
+
+// TestClassCacheBySlot: entries hold while the node's slot and
+// generation are the same; NodeInfos without a slot are never cached.
+func TestClassCacheBySlot(t *testing.T) {
+	e := newEquivalenceCache()
+	c := e.class("k", 4)
+	ni := framework.NewNodeInfo()
+	ni.SetNode(frameworktest.Node("a", nil, "1", "1Gi"))
+	ni.Slot, ni.Generation = 2, 10
+	st := framework.NewStatus(framework.Unschedulable, "no")
+	c.putFilter(ni, st)
+	scores := classScores{c}
+	scores.Put(ni, 3, []int64{7})
+	if got, ok := c.filterStatus(ni); !ok || got != st {
+		t.Errorf("filter status = %v, %v; want the status put", got, ok)
+	}
+	if got, ok := scores.Get(ni, 3); !ok || got[0] != 7 {
+		t.Errorf("scores = %v, %v; want [7]", got, ok)
+	}
+	if _, ok := scores.Get(ni, 1); ok {
+		t.Error("scores of another plugin set were returned")
+	}
+	// Another node given the slot later has another generation.
+	other := ni.Clone()
+	other.Generation = 11
+	if _, ok := c.filterStatus(other); ok {
+		t.Error("an entry of another generation was returned")
+	}
+	if _, ok := scores.Get(other, 3); ok {
+		t.Error("scores of another generation were returned")
+	}
+	for _, slot := range []int32{0, 4, 100} {
+		n := ni.Clone()
+		n.Slot = slot
+		c.putFilter(n, nil)
+		if _, ok := c.filterStatus(n); ok {
+			t.Errorf("slot %d: cached", slot)
+		}
+	}
+	if c2 := e.class("k", 8); c2 != c || len(c.filter) != 8 {
+		t.Errorf("class grew to %d slots (same class %v), want 8", len(c2.filter), c2 == c)
+	}
+	if got, ok := c.filterStatus(ni); !ok || got != st {
+		t.Error("growing the class lost an entry")
 	}
 }

@@ -1,6 +1,8 @@
 package framework
 
 import (
+	"context"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -110,4 +112,75 @@ func TestStatus(t *testing.T) {
 	if AsStatus(nil) != nil {
 		t.Error("AsStatus(nil) != nil")
 	}
+}
+
+// TestParallelizeChunks: whatever the workers, the chunks done make a
+// prefix, each index in it done once and none past it, and no chunk is
+// started once work asked to stop.
+func TestParallelizeChunks(t *testing.T) {
+	const n = 1000
+	for _, tc := range []struct {
+		workers, chunk, stopAt int
+	}{
+		{1, 7, 300}, {2, 7, 300}, {4, 16, 300}, {8, 1, 500}, {3, 50, n}, {4, 2000, 10},
+	} {
+		var visits [n]atomic.Int32
+		end := ParallelizeChunks(context.Background(), tc.workers, n, tc.chunk, func(lo, hi int) bool {
+			for i := lo; i < hi; i++ {
+				visits[i].Add(1)
+			}
+			return hi <= tc.stopAt
+		})
+		// The chunk that reached stopAt is done; at most one more chunk
+		// per other worker may have started before it ended.
+		minEnd := min(n, (tc.stopAt/tc.chunk+1)*tc.chunk)
+		maxEnd := min(n, minEnd+(tc.workers-1)*tc.chunk)
+		if end < minEnd || end > maxEnd {
+			t.Errorf("%+v: prefix end %d, want %d..%d", tc, end, minEnd, maxEnd)
+		}
+		for i := range visits {
+			if want := int32(min(1, max(0, end-i))); visits[i].Load() != want {
+				t.Fatalf("%+v: index %d done %d times, want %d (prefix end %d)", tc, i, visits[i].Load(), want, end)
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if end := ParallelizeChunks(ctx, 2, n, 10, func(int, int) bool { return true }); end != 0 {
+		t.Errorf("cancelled context: prefix end %d, want 0", end)
+	}
+}
+
+func TestCycleState(t *testing.T) {
+	s := NewCycleState()
+	if _, err := s.Read("a"); err != ErrNotFound {
+		t.Errorf("empty state: err %v", err)
+	}
+	s.Write("a", &intData{1})
+	s.Write("b", &intData{2})
+	s.Write("a", &intData{3})
+	c := s.Clone()
+	s.Write("b", &intData{4})
+	for _, tc := range []struct {
+		state *CycleState
+		key   StateKey
+		want  int
+	}{{s, "a", 3}, {s, "b", 4}, {c, "a", 3}, {c, "b", 2}} {
+		d, err := tc.state.Read(tc.key)
+		if err != nil || d.(*intData).v != tc.want {
+			t.Errorf("Read(%s) = %v, %v; want %d", tc.key, d, err, tc.want)
+		}
+	}
+	if d, _ := c.Read("a"); d == mustRead(s, "a") {
+		t.Error("clone shares data with the original")
+	}
+}
+
+type intData struct{ v int }
+
+func (d *intData) Clone() StateData { return &intData{d.v} }
+
+func mustRead(s *CycleState, k StateKey) StateData {
+	d, _ := s.Read(k)
+	return d
 }
