@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -95,11 +94,24 @@ func New(cfg Config) (*Controller, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("watch daemonsets: %w", err)
 	}
-	if _, err := pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.addPod,
-		UpdateFunc: c.updatePod,
-		DeleteFunc: c.deletePod,
-	}); err != nil {
+	podEvents := controller.DependentEvents[*appsv1.DaemonSet]{
+		Owners: controller.Owners[*appsv1.DaemonSet]{
+			Kind: controllerKind,
+			Get:  func(ns, name string) (*appsv1.DaemonSet, error) { return c.dsLister.DaemonSets(ns).Get(name) },
+			List: func(ns string) ([]*appsv1.DaemonSet, error) {
+				return c.dsLister.DaemonSets(ns).List(labels.Everything())
+			},
+			Selector: func(ds *appsv1.DaemonSet) *metav1.LabelSelector { return ds.Spec.Selector },
+		},
+		Enqueue: c.runner.Enqueue,
+		Created: c.expectations.CreationObserved,
+		Deleted: func(key string, pod metav1.Object) {
+			c.expectations.DeletionObserved(key, pod.GetNamespace()+"/"+pod.GetName())
+		},
+		MinReadySeconds: func(ds *appsv1.DaemonSet) int32 { return ds.Spec.MinReadySeconds },
+		EnqueueAfter:    c.runner.EnqueueAfter,
+	}
+	if _, err := pods.Informer().AddEventHandler(podEvents.Handler()); err != nil {
 		return nil, fmt.Errorf("watch pods: %w", err)
 	}
 	if _, err := nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -147,100 +159,4 @@ func (c *Controller) updateNode(oldObj, newObj any) {
 		return
 	}
 	c.enqueueAll()
-}
-
-func (c *Controller) resolveControllerRef(namespace string, ref *metav1.OwnerReference) *appsv1.DaemonSet {
-	if ref.Kind != controllerKind.Kind || ref.APIVersion != controllerKind.GroupVersion().String() {
-		return nil
-	}
-	ds, err := c.dsLister.DaemonSets(namespace).Get(ref.Name)
-	if err != nil || ds.UID != ref.UID {
-		return nil
-	}
-	return ds
-}
-
-func (c *Controller) enqueueSelecting(pod *corev1.Pod) {
-	all, err := c.dsLister.DaemonSets(pod.Namespace).List(labels.Everything())
-	if err != nil {
-		return
-	}
-	for _, ds := range all {
-		sel, err := metav1.LabelSelectorAsSelector(ds.Spec.Selector)
-		if err == nil && !sel.Empty() && sel.Matches(labels.Set(pod.Labels)) {
-			c.runner.Enqueue(ds.Namespace + "/" + ds.Name)
-		}
-	}
-}
-
-func (c *Controller) addPod(obj any) {
-	pod, ok := obj.(*corev1.Pod)
-	if !ok {
-		return
-	}
-	if pod.DeletionTimestamp != nil {
-		c.deletePod(pod)
-		return
-	}
-	if ref := metav1.GetControllerOf(pod); ref != nil {
-		if ds := c.resolveControllerRef(pod.Namespace, ref); ds != nil {
-			key := ds.Namespace + "/" + ds.Name
-			c.expectations.CreationObserved(key)
-			c.runner.Enqueue(key)
-		}
-		return
-	}
-	c.enqueueSelecting(pod)
-}
-
-func (c *Controller) updatePod(oldObj, newObj any) {
-	old, ok1 := oldObj.(*corev1.Pod)
-	cur, ok2 := newObj.(*corev1.Pod)
-	if !ok1 || !ok2 || old.ResourceVersion == cur.ResourceVersion {
-		return
-	}
-	if cur.DeletionTimestamp != nil {
-		c.deletePod(cur)
-		return
-	}
-	oldRef, curRef := metav1.GetControllerOf(old), metav1.GetControllerOf(cur)
-	if oldRef != nil && (curRef == nil || oldRef.UID != curRef.UID) {
-		if ds := c.resolveControllerRef(old.Namespace, oldRef); ds != nil {
-			c.runner.Enqueue(ds.Namespace + "/" + ds.Name)
-		}
-	}
-	if curRef != nil {
-		ds := c.resolveControllerRef(cur.Namespace, curRef)
-		if ds == nil {
-			return
-		}
-		key := ds.Namespace + "/" + ds.Name
-		c.runner.Enqueue(key)
-		if !podReady(old) && podReady(cur) && ds.Spec.MinReadySeconds > 0 {
-			c.runner.EnqueueAfter(key, time.Duration(ds.Spec.MinReadySeconds)*time.Second+time.Second)
-		}
-		return
-	}
-	if !labels.Equals(old.Labels, cur.Labels) || oldRef != nil {
-		c.enqueueSelecting(cur)
-	}
-}
-
-func (c *Controller) deletePod(obj any) {
-	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
-	}
-	pod, ok := obj.(*corev1.Pod)
-	if !ok {
-		return
-	}
-	ref := metav1.GetControllerOf(pod)
-	if ref == nil {
-		return
-	}
-	if ds := c.resolveControllerRef(pod.Namespace, ref); ds != nil {
-		key := ds.Namespace + "/" + ds.Name
-		c.expectations.DeletionObserved(key, pod.Namespace+"/"+pod.Name)
-		c.runner.Enqueue(key)
-	}
 }

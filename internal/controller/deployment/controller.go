@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -49,6 +48,7 @@ type Controller struct {
 	clock     clock.Clock
 	log       *slog.Logger
 	runner    *controller.Runner
+	owners    controller.Owners[*appsv1.Deployment]
 	// syncHandler is sync; tests may replace it.
 	syncHandler controller.SyncFunc
 }
@@ -71,6 +71,14 @@ func New(cfg Config) (*Controller, error) {
 		client: cfg.Client, dLister: ds.Lister(), rsLister: rss.Lister(), podLister: pods.Lister(),
 		recorder: cfg.Recorder, clock: cfg.Clock, log: cfg.Logger,
 	}
+	c.owners = controller.Owners[*appsv1.Deployment]{
+		Kind: deploymentKind,
+		Get:  func(ns, name string) (*appsv1.Deployment, error) { return c.dLister.Deployments(ns).Get(name) },
+		List: func(ns string) ([]*appsv1.Deployment, error) {
+			return c.dLister.Deployments(ns).List(labels.Everything())
+		},
+		Selector: func(d *appsv1.Deployment) *metav1.LabelSelector { return d.Spec.Selector },
+	}
 	c.syncHandler = c.sync
 	c.runner = controller.NewRunner(controller.RunnerConfig{
 		Name:   "deployment",
@@ -85,11 +93,10 @@ func New(cfg Config) (*Controller, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("watch deployments: %w", err)
 	}
-	if _, err := rss.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.addReplicaSet,
-		UpdateFunc: c.updateReplicaSet,
-		DeleteFunc: c.deleteReplicaSet,
-	}); err != nil {
+	// A ReplicaSet whose deletion began wakes its Deployment at once, as
+	// a deleted one does.
+	rsEvents := controller.DependentEvents[*appsv1.Deployment]{Owners: c.owners, Enqueue: c.runner.Enqueue}
+	if _, err := rss.Informer().AddEventHandler(rsEvents.Handler()); err != nil {
 		return nil, fmt.Errorf("watch replicasets: %w", err)
 	}
 	if _, err := pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -104,94 +111,6 @@ func New(cfg Config) (*Controller, error) {
 func (c *Controller) Run(ctx context.Context, workers int) { c.runner.Run(ctx, workers) }
 
 func (c *Controller) enqueue(d *appsv1.Deployment) { c.runner.Enqueue(d.Namespace + "/" + d.Name) }
-
-// resolveControllerRef returns the Deployment ref points to, if it still
-// exists with that UID.
-func (c *Controller) resolveControllerRef(namespace string, ref *metav1.OwnerReference) *appsv1.Deployment {
-	if ref.Kind != deploymentKind.Kind || ref.APIVersion != deploymentKind.GroupVersion().String() {
-		return nil
-	}
-	d, err := c.dLister.Deployments(namespace).Get(ref.Name)
-	if err != nil || d.UID != ref.UID {
-		return nil
-	}
-	return d
-}
-
-// deploymentsSelecting returns the Deployments whose selector matches
-// rs's labels (candidates to adopt an orphan).
-func (c *Controller) deploymentsSelecting(rs *appsv1.ReplicaSet) []*appsv1.Deployment {
-	ds, err := c.dLister.Deployments(rs.Namespace).List(labels.Everything())
-	if err != nil {
-		return nil
-	}
-	var out []*appsv1.Deployment
-	for _, d := range ds {
-		sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
-		if err != nil || sel.Empty() || !sel.Matches(labels.Set(rs.Labels)) {
-			continue
-		}
-		out = append(out, d)
-	}
-	return out
-}
-
-func (c *Controller) addReplicaSet(obj any) {
-	rs := obj.(*appsv1.ReplicaSet)
-	if rs.DeletionTimestamp != nil {
-		c.deleteReplicaSet(rs)
-		return
-	}
-	if ref := metav1.GetControllerOf(rs); ref != nil {
-		if d := c.resolveControllerRef(rs.Namespace, ref); d != nil {
-			c.enqueue(d)
-		}
-		return
-	}
-	for _, d := range c.deploymentsSelecting(rs) {
-		c.enqueue(d)
-	}
-}
-
-func (c *Controller) updateReplicaSet(oldObj, newObj any) {
-	old, cur := oldObj.(*appsv1.ReplicaSet), newObj.(*appsv1.ReplicaSet)
-	if old.ResourceVersion == cur.ResourceVersion {
-		return
-	}
-	curRef, oldRef := metav1.GetControllerOf(cur), metav1.GetControllerOf(old)
-	refChanged := !reflect.DeepEqual(curRef, oldRef)
-	if refChanged && oldRef != nil {
-		if d := c.resolveControllerRef(old.Namespace, oldRef); d != nil {
-			c.enqueue(d)
-		}
-	}
-	if curRef != nil {
-		if d := c.resolveControllerRef(cur.Namespace, curRef); d != nil {
-			c.enqueue(d)
-		}
-		return
-	}
-	if refChanged || !labels.Equals(old.Labels, cur.Labels) {
-		for _, d := range c.deploymentsSelecting(cur) {
-			c.enqueue(d)
-		}
-	}
-}
-
-func (c *Controller) deleteReplicaSet(obj any) {
-	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
-	}
-	rs, ok := obj.(*appsv1.ReplicaSet)
-	if !ok {
-		return
-	}
-	if ref := metav1.GetControllerOf(rs); ref != nil {
-		if d := c.resolveControllerRef(rs.Namespace, ref); d != nil {
-			c.enqueue(d)
-		}
-	}
-}
 
 // deletePod wakes a Recreate Deployment waiting for its old pods to go.
 func (c *Controller) deletePod(obj any) {
@@ -214,7 +133,7 @@ func (c *Controller) deletePod(obj any) {
 	if dref == nil {
 		return
 	}
-	if d := c.resolveControllerRef(rs.Namespace, dref); d != nil && d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
+	if d, ok := c.owners.Resolve(rs.Namespace, dref); ok && d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
 		c.enqueue(d)
 	}
 }

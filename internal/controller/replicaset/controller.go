@@ -105,11 +105,22 @@ func newController(cfg Config, kind workload) (*Controller, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("watch %s: %w", kind.gvk.Kind, err)
 	}
-	if _, err := pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.addPod,
-		UpdateFunc: c.updatePod,
-		DeleteFunc: c.deletePod,
-	}); err != nil {
+	podEvents := controller.DependentEvents[*appsv1.ReplicaSet]{
+		Owners: controller.Owners[*appsv1.ReplicaSet]{
+			Kind:     kind.gvk,
+			Get:      kind.get,
+			List:     kind.list,
+			Selector: func(rs *appsv1.ReplicaSet) *metav1.LabelSelector { return rs.Spec.Selector },
+		},
+		Enqueue: c.runner.Enqueue,
+		Created: c.expectations.CreationObserved,
+		Deleted: func(key string, pod metav1.Object) {
+			c.expectations.DeletionObserved(key, keyOf(pod.GetNamespace(), pod.GetName()))
+		},
+		MinReadySeconds: func(rs *appsv1.ReplicaSet) int32 { return rs.Spec.MinReadySeconds },
+		EnqueueAfter:    c.runner.EnqueueAfter,
+	}
+	if _, err := pods.Informer().AddEventHandler(podEvents.Handler()); err != nil {
 		return nil, fmt.Errorf("watch pods: %w", err)
 	}
 	return c, nil
@@ -154,120 +165,6 @@ func (c *Controller) deleteOwner(obj any) {
 	}
 	key := keyOf(rs.Namespace, rs.Name)
 	c.expectations.Forget(key)
-	c.runner.Enqueue(key)
-}
-
-// resolveControllerRef returns the owner ref points to, if it is of this
-// controller's kind and still the same object (same UID).
-func (c *Controller) resolveControllerRef(namespace string, ref *metav1.OwnerReference) *appsv1.ReplicaSet {
-	if ref.Kind != c.kind.gvk.Kind || ref.APIVersion != c.kind.gvk.GroupVersion().String() {
-		return nil
-	}
-	rs, err := c.kind.get(namespace, ref.Name)
-	if err != nil || rs.UID != ref.UID {
-		return nil
-	}
-	return rs
-}
-
-// ownersSelecting returns the objects whose selector matches pod.
-func (c *Controller) ownersSelecting(pod *corev1.Pod) []*appsv1.ReplicaSet {
-	all, err := c.kind.list(pod.Namespace)
-	if err != nil {
-		return nil
-	}
-	var out []*appsv1.ReplicaSet
-	for _, rs := range all {
-		sel, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
-		if err != nil || sel.Empty() || !sel.Matches(labels.Set(pod.Labels)) {
-			continue
-		}
-		out = append(out, rs)
-	}
-	return out
-}
-
-func (c *Controller) addPod(obj any) {
-	pod := obj.(*corev1.Pod)
-	if pod.DeletionTimestamp != nil {
-		c.deletePod(pod)
-		return
-	}
-	if ref := metav1.GetControllerOf(pod); ref != nil {
-		rs := c.resolveControllerRef(pod.Namespace, ref)
-		if rs == nil {
-			return
-		}
-		key := keyOf(rs.Namespace, rs.Name)
-		c.expectations.CreationObserved(key)
-		c.runner.Enqueue(key)
-		return
-	}
-	for _, rs := range c.ownersSelecting(pod) {
-		c.runner.Enqueue(keyOf(rs.Namespace, rs.Name))
-	}
-}
-
-func (c *Controller) updatePod(oldObj, newObj any) {
-	oldPod, cur := oldObj.(*corev1.Pod), newObj.(*corev1.Pod)
-	if oldPod.ResourceVersion == cur.ResourceVersion {
-		return // periodic resync
-	}
-	labelsChanged := !labels.Equals(oldPod.Labels, cur.Labels)
-	if cur.DeletionTimestamp != nil {
-		// Graceful deletion began: the pod no longer counts, so act now
-		// rather than when the node confirms. Tell the old owner too if
-		// the labels moved it.
-		c.deletePod(cur)
-		if labelsChanged {
-			c.deletePod(oldPod)
-		}
-		return
-	}
-	curRef, oldRef := metav1.GetControllerOf(cur), metav1.GetControllerOf(oldPod)
-	if oldRef != nil && (curRef == nil || oldRef.UID != curRef.UID) {
-		if rs := c.resolveControllerRef(oldPod.Namespace, oldRef); rs != nil {
-			c.runner.Enqueue(keyOf(rs.Namespace, rs.Name))
-		}
-	}
-	if curRef != nil {
-		rs := c.resolveControllerRef(cur.Namespace, curRef)
-		if rs == nil {
-			return
-		}
-		key := keyOf(rs.Namespace, rs.Name)
-		c.runner.Enqueue(key)
-		// Availability needs another look once minReadySeconds pass.
-		if !isPodReady(oldPod) && isPodReady(cur) && rs.Spec.MinReadySeconds > 0 {
-			c.runner.EnqueueAfter(key, time.Duration(rs.Spec.MinReadySeconds)*time.Second+time.Second)
-		}
-		return
-	}
-	if labelsChanged || oldRef != nil {
-		for _, rs := range c.ownersSelecting(cur) {
-			c.runner.Enqueue(keyOf(rs.Namespace, rs.Name))
-		}
-	}
-}
-
-func (c *Controller) deletePod(obj any) {
-	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
-	}
-	pod, ok := obj.(*corev1.Pod)
-	if !ok {
-		return
-	}
-	ref := metav1.GetControllerOf(pod)
-	if ref == nil {
-		return
-	}
-	rs := c.resolveControllerRef(pod.Namespace, ref)
-	if rs == nil {
-		return
-	}
-	key := keyOf(rs.Namespace, rs.Name)
-	c.expectations.DeletionObserved(key, keyOf(pod.Namespace, pod.Name))
 	c.runner.Enqueue(key)
 }
 

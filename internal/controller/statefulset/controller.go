@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
@@ -91,11 +89,20 @@ func New(cfg Config) (*Controller, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("watch statefulsets: %w", err)
 	}
-	if _, err := pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.addPod,
-		UpdateFunc: c.updatePod,
-		DeleteFunc: c.deletePod,
-	}); err != nil {
+	podEvents := controller.DependentEvents[*appsv1.StatefulSet]{
+		Owners: controller.Owners[*appsv1.StatefulSet]{
+			Kind: controllerKind,
+			Get:  func(ns, name string) (*appsv1.StatefulSet, error) { return c.setLister.StatefulSets(ns).Get(name) },
+			List: func(ns string) ([]*appsv1.StatefulSet, error) {
+				return c.setLister.StatefulSets(ns).List(labels.Everything())
+			},
+			Selector: func(set *appsv1.StatefulSet) *metav1.LabelSelector { return set.Spec.Selector },
+		},
+		Enqueue:         c.runner.Enqueue,
+		MinReadySeconds: func(set *appsv1.StatefulSet) int32 { return set.Spec.MinReadySeconds },
+		EnqueueAfter:    c.runner.EnqueueAfter,
+	}
+	if _, err := pods.Informer().AddEventHandler(podEvents.Handler()); err != nil {
 		return nil, fmt.Errorf("watch pods: %w", err)
 	}
 	return c, nil
@@ -103,88 +110,3 @@ func New(cfg Config) (*Controller, error) {
 
 // Run runs workers workers until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) { c.runner.Run(ctx, workers) }
-
-func (c *Controller) resolveControllerRef(namespace string, ref *metav1.OwnerReference) *appsv1.StatefulSet {
-	if ref.Kind != controllerKind.Kind || ref.APIVersion != controllerKind.GroupVersion().String() {
-		return nil
-	}
-	set, err := c.setLister.StatefulSets(namespace).Get(ref.Name)
-	if err != nil || set.UID != ref.UID {
-		return nil
-	}
-	return set
-}
-
-// enqueueSelecting enqueues the sets whose selector matches the orphan
-// pod, so that they may adopt it.
-func (c *Controller) enqueueSelecting(pod *corev1.Pod) {
-	sets, err := c.setLister.StatefulSets(pod.Namespace).List(labels.Everything())
-	if err != nil {
-		return
-	}
-	for _, set := range sets {
-		sel, err := metav1.LabelSelectorAsSelector(set.Spec.Selector)
-		if err != nil || sel.Empty() || !sel.Matches(labels.Set(pod.Labels)) {
-			continue
-		}
-		c.runner.Enqueue(pod.Namespace + "/" + set.Name)
-	}
-}
-
-func (c *Controller) addPod(obj any) {
-	pod, ok := obj.(*corev1.Pod)
-	if !ok {
-		return
-	}
-	if ref := metav1.GetControllerOf(pod); ref != nil {
-		if set := c.resolveControllerRef(pod.Namespace, ref); set != nil {
-			c.runner.Enqueue(pod.Namespace + "/" + set.Name)
-		}
-		return
-	}
-	c.enqueueSelecting(pod)
-}
-
-func (c *Controller) updatePod(oldObj, newObj any) {
-	old, ok1 := oldObj.(*corev1.Pod)
-	cur, ok2 := newObj.(*corev1.Pod)
-	if !ok1 || !ok2 || old.ResourceVersion == cur.ResourceVersion {
-		return
-	}
-	oldRef, curRef := metav1.GetControllerOf(old), metav1.GetControllerOf(cur)
-	if oldRef != nil && (curRef == nil || oldRef.UID != curRef.UID) {
-		if set := c.resolveControllerRef(old.Namespace, oldRef); set != nil {
-			c.runner.Enqueue(old.Namespace + "/" + set.Name)
-		}
-	}
-	if curRef != nil {
-		set := c.resolveControllerRef(cur.Namespace, curRef)
-		if set == nil {
-			return
-		}
-		key := cur.Namespace + "/" + set.Name
-		c.runner.Enqueue(key)
-		if !podReady(old) && podReady(cur) && set.Spec.MinReadySeconds > 0 {
-			c.runner.EnqueueAfter(key, time.Duration(set.Spec.MinReadySeconds)*time.Second+time.Second)
-		}
-		return
-	}
-	if !labels.Equals(old.Labels, cur.Labels) || oldRef != nil {
-		c.enqueueSelecting(cur)
-	}
-}
-
-func (c *Controller) deletePod(obj any) {
-	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
-	}
-	pod, ok := obj.(*corev1.Pod)
-	if !ok {
-		return
-	}
-	if ref := metav1.GetControllerOf(pod); ref != nil {
-		if set := c.resolveControllerRef(pod.Namespace, ref); set != nil {
-			c.runner.Enqueue(pod.Namespace + "/" + set.Name)
-		}
-	}
-}
