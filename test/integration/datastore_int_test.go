@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,8 +17,9 @@ import (
 
 // TestExternalDatastore runs the server on an etcd it did not start
 // (--datastore-endpoint) and checks the layout upstream uses: objects
-// under /registry/<resource>/<namespace>/<name>, readable JSON, and the
-// object's resourceVersion equal to the key's etcd modification revision.
+// under /registry/<resource>/<namespace>/<name>, built-in kinds stored as
+// Kubernetes protobuf with apiVersion and kind, and the object's
+// resourceVersion equal to the key's etcd modification revision.
 func TestExternalDatastore(t *testing.T) {
 	t.Parallel()
 	ext, err := etcd.Start(t.Context(), etcd.Config{DataDir: t.TempDir(), UnsafeNoFsync: true})
@@ -54,10 +54,7 @@ func TestExternalDatastore(t *testing.T) {
 	if got := strconv.FormatInt(kv.ModRevision, 10); got != cm.ResourceVersion {
 		t.Errorf("etcd mod revision %s, object resourceVersion %s: want equal", got, cm.ResourceVersion)
 	}
-	var stored corev1.ConfigMap
-	if err := json.Unmarshal(kv.Value, &stored); err != nil {
-		t.Fatalf("stored value is not JSON: %v", err)
-	}
+	stored := decodeStored(t, kv.Value)
 	if stored.Kind != "ConfigMap" || stored.APIVersion != "v1" || stored.Data["k"] != "v" || stored.UID != cm.UID {
 		t.Errorf("stored object %+v does not match the created one", stored)
 	}
