@@ -3,7 +3,6 @@ package endpoints
 import (
 	"context"
 	"fmt"
-	"github.com/skiff/skiff/internal/controller/serviceendpoint"
 	"log/slog"
 	"maps"
 	"time"
@@ -13,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/util/sets"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -21,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"github.com/skiff/skiff/internal/controller"
+	"github.com/skiff/skiff/internal/controller/serviceendpoint"
 )
 
 // Name is the controller's name in --disable-controllers.
@@ -79,6 +78,8 @@ type Controller struct {
 	recorder  record.EventRecorder
 	log       *slog.Logger
 	runner    *controller.Runner
+	// podEvents wakes the Services a pod change concerns.
+	podEvents serviceendpoint.PodEvents
 	triggers  *serviceendpoint.TriggerTimes
 	synced    []cache.InformerSynced
 }
@@ -104,6 +105,7 @@ func New(cfg Config) *Controller {
 		},
 	}
 	c.runner = controller.NewRunner(controller.RunnerConfig{Name: Name, Sync: c.sync, Synced: c.synced, Logger: cfg.Logger})
+	c.podEvents = serviceendpoint.PodEvents{Services: c.services, Enqueue: c.runner.Enqueue}
 	// Handler registration errors only happen once the informer has
 	// stopped, which cannot be the case before the manager starts it.
 	_, _ = cfg.Services.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -111,11 +113,7 @@ func New(cfg Config) *Controller {
 		UpdateFunc: func(_, obj any) { c.runner.EnqueueObject(obj) },
 		DeleteFunc: c.runner.EnqueueObject,
 	})
-	_, _ = cfg.Pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.addPod,
-		UpdateFunc: c.updatePod,
-		DeleteFunc: c.deletePod,
-	})
+	_, _ = cfg.Pods.Informer().AddEventHandler(c.podEvents.Handler())
 	_, _ = cfg.Endpoints.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		DeleteFunc: c.runner.EnqueueObject,
 	})
@@ -147,55 +145,6 @@ func (c *Controller) enqueueLeftovers() {
 		}
 		c.runner.EnqueueObject(ep)
 	}
-}
-
-func (c *Controller) addPod(obj any) {
-	pod := obj.(*corev1.Pod)
-	for key := range c.servicesOf(pod) {
-		c.runner.Enqueue(key)
-	}
-}
-
-func (c *Controller) updatePod(oldObj, newObj any) {
-	oldPod, newPod := oldObj.(*corev1.Pod), newObj.(*corev1.Pod)
-	if oldPod.ResourceVersion == newPod.ResourceVersion {
-		return
-	}
-	keys := c.servicesOf(newPod)
-	if !maps.Equal(oldPod.Labels, newPod.Labels) {
-		keys = keys.Union(c.servicesOf(oldPod))
-	}
-	for key := range keys {
-		c.runner.Enqueue(key)
-	}
-}
-
-func (c *Controller) deletePod(obj any) {
-	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
-	}
-	if pod, ok := obj.(*corev1.Pod); ok {
-		c.addPod(pod)
-	}
-}
-
-// servicesOf returns the keys of the selector Services in pod's namespace
-// that select it.
-func (c *Controller) servicesOf(pod *corev1.Pod) sets.Set[string] {
-	keys := sets.New[string]()
-	svcs, err := c.services.Services(pod.Namespace).List(labels.Everything())
-	if err != nil {
-		return keys
-	}
-	for _, svc := range svcs {
-		if len(svc.Spec.Selector) == 0 {
-			continue
-		}
-		if labels.SelectorFromValidatedSet(svc.Spec.Selector).Matches(labels.Set(pod.Labels)) {
-			keys.Insert(svc.Namespace + "/" + svc.Name)
-		}
-	}
-	return keys
 }
 
 // sync makes the Endpoints of the Service named key match its pods.

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/skiff/skiff/internal/controller/serviceendpoint"
 	"log/slog"
-	"maps"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/sets"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	discoveryinformers "k8s.io/client-go/informers/discovery/v1"
 	"k8s.io/client-go/kubernetes"
@@ -25,6 +22,7 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"github.com/skiff/skiff/internal/controller"
+	"github.com/skiff/skiff/internal/controller/serviceendpoint"
 )
 
 // Name is the controller's name in --disable-controllers.
@@ -77,8 +75,10 @@ type Controller struct {
 	slices   discoverylisters.EndpointSliceLister
 	recorder record.EventRecorder
 	runner   *controller.Runner
-	triggers *serviceendpoint.TriggerTimes
-	tracker  *tracker
+	// podEvents wakes the Services a pod change concerns.
+	podEvents serviceendpoint.PodEvents
+	triggers  *serviceendpoint.TriggerTimes
+	tracker   *tracker
 }
 
 // New builds a Controller and registers its event handlers.
@@ -106,6 +106,7 @@ func New(cfg Config) *Controller {
 			cfg.Nodes.Informer().HasSynced, cfg.EndpointSlices.Informer().HasSynced,
 		},
 	})
+	c.podEvents = serviceendpoint.PodEvents{Services: c.services, Enqueue: c.runner.Enqueue}
 	// Handler registration errors only happen once the informer has
 	// stopped, which cannot be the case before the manager starts it.
 	_, _ = cfg.Services.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -113,11 +114,7 @@ func New(cfg Config) *Controller {
 		UpdateFunc: func(_, obj any) { c.runner.EnqueueObject(obj) },
 		DeleteFunc: c.runner.EnqueueObject,
 	})
-	_, _ = cfg.Pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.addPod,
-		UpdateFunc: c.updatePod,
-		DeleteFunc: c.deletePod,
-	})
+	_, _ = cfg.Pods.Informer().AddEventHandler(c.podEvents.Handler())
 	_, _ = cfg.EndpointSlices.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueueSlice,
 		UpdateFunc: func(_, obj any) { c.enqueueSlice(obj) },
@@ -132,35 +129,6 @@ func New(cfg Config) *Controller {
 // Run runs workers until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) { c.runner.Run(ctx, workers) }
 
-func (c *Controller) addPod(obj any) {
-	for key := range c.servicesOf(obj.(*corev1.Pod)) {
-		c.runner.Enqueue(key)
-	}
-}
-
-func (c *Controller) updatePod(oldObj, newObj any) {
-	oldPod, newPod := oldObj.(*corev1.Pod), newObj.(*corev1.Pod)
-	if oldPod.ResourceVersion == newPod.ResourceVersion {
-		return
-	}
-	keys := c.servicesOf(newPod)
-	if !maps.Equal(oldPod.Labels, newPod.Labels) {
-		keys = keys.Union(c.servicesOf(oldPod))
-	}
-	for key := range keys {
-		c.runner.Enqueue(key)
-	}
-}
-
-func (c *Controller) deletePod(obj any) {
-	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
-	}
-	if pod, ok := obj.(*corev1.Pod); ok {
-		c.addPod(pod)
-	}
-}
-
 // updateNode resyncs the Services of the node's pods when its zone
 // changes.
 func (c *Controller) updateNode(oldObj, newObj any) {
@@ -174,7 +142,7 @@ func (c *Controller) updateNode(oldObj, newObj any) {
 	}
 	for _, pod := range pods {
 		if pod.Spec.NodeName == newNode.Name {
-			c.addPod(pod)
+			c.podEvents.Add(pod)
 		}
 	}
 }
@@ -199,20 +167,6 @@ func (c *Controller) deleteSlice(obj any) {
 		c.tracker.observedDeletion(s.Namespace+"/"+name, s)
 	}
 	c.enqueueSlice(s)
-}
-
-func (c *Controller) servicesOf(pod *corev1.Pod) sets.Set[string] {
-	keys := sets.New[string]()
-	svcs, err := c.services.Services(pod.Namespace).List(labels.Everything())
-	if err != nil {
-		return keys
-	}
-	for _, svc := range svcs {
-		if len(svc.Spec.Selector) > 0 && labels.SelectorFromValidatedSet(svc.Spec.Selector).Matches(labels.Set(pod.Labels)) {
-			keys.Insert(svc.Namespace + "/" + svc.Name)
-		}
-	}
-	return keys
 }
 
 func (c *Controller) zoneOf(node string) string {
