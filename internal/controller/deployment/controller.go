@@ -3,7 +3,6 @@ package deployment
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -199,69 +198,23 @@ func (c *Controller) claimReplicaSets(ctx context.Context, d *appsv1.Deployment)
 	if err != nil {
 		return nil, fmt.Errorf("deployment %s/%s has invalid label selector: %w", d.Namespace, d.Name, err)
 	}
-	var (
-		claimed  []*appsv1.ReplicaSet
-		errs     []error
-		checked  bool
-		adoptErr error
-	)
-	canAdopt := func() error {
-		if checked {
-			return adoptErr
-		}
-		checked = true
-		fresh, err := c.client.AppsV1().Deployments(d.Namespace).Get(ctx, d.Name, metav1.GetOptions{})
-		switch {
-		case err != nil:
-			adoptErr = err
-		case fresh.UID != d.UID:
-			adoptErr = fmt.Errorf("original Deployment %s/%s is gone: got uid %v, wanted %v", d.Namespace, d.Name, fresh.UID, d.UID)
-		case fresh.DeletionTimestamp != nil:
-			adoptErr = fmt.Errorf("deployment %s/%s has just been deleted at %v", d.Namespace, d.Name, fresh.DeletionTimestamp)
-		}
-		return adoptErr
-	}
 	rsClient := c.client.AppsV1().ReplicaSets(d.Namespace)
-	for _, rs := range all {
-		ref := metav1.GetControllerOf(rs)
-		if ref != nil {
-			if ref.UID != d.UID {
-				continue
-			}
-			if selector.Matches(labels.Set(rs.Labels)) {
-				claimed = append(claimed, rs)
-				continue
-			}
-			if d.DeletionTimestamp != nil {
-				continue
-			}
-			patch := mustJSON(map[string]any{"metadata": map[string]any{
-				"ownerReferences": []map[string]any{{"$patch": "delete", "uid": d.UID}}, "uid": rs.UID}})
-			if _, err := rsClient.Patch(ctx, rs.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil &&
-				!apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) {
-				errs = append(errs, fmt.Errorf("release replicaset %s/%s: %w", rs.Namespace, rs.Name, err))
-			}
-			continue
-		}
-		if d.DeletionTimestamp != nil || rs.DeletionTimestamp != nil || !selector.Matches(labels.Set(rs.Labels)) {
-			continue
-		}
-		if err := canAdopt(); err != nil {
-			errs = append(errs, fmt.Errorf("adopt replicaset %s/%s: %w", rs.Namespace, rs.Name, err))
-			continue
-		}
-		patch := mustJSON(map[string]any{"metadata": map[string]any{
-			"ownerReferences": []metav1.OwnerReference{controllerRef(d)}, "uid": rs.UID}})
-		adopted, err := rsClient.Patch(ctx, rs.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
-		if err != nil {
-			if !apierrors.IsNotFound(err) {
-				errs = append(errs, fmt.Errorf("adopt replicaset %s/%s: %w", rs.Namespace, rs.Name, err))
-			}
-			continue
-		}
-		claimed = append(claimed, adopted)
+	claimer := controller.Claimer[*appsv1.ReplicaSet]{
+		Owner: d,
+		Ref:   controllerRef(d),
+		What:  "replicaset",
+		Match: func(rs *appsv1.ReplicaSet) bool { return selector.Matches(labels.Set(rs.Labels)) },
+		// The patched ReplicaSet is claimed: it is the one this sync then
+		// scales.
+		Patch: func(ctx context.Context, rs *appsv1.ReplicaSet, patch []byte) (*appsv1.ReplicaSet, error) {
+			return rsClient.Patch(ctx, rs.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+		},
+		// Adopt only if the live Deployment is still this one, as upstream.
+		GetLive: func(ctx context.Context) (metav1.Object, error) {
+			return c.client.AppsV1().Deployments(d.Namespace).Get(ctx, d.Name, metav1.GetOptions{})
+		},
 	}
-	return claimed, errors.Join(errs...)
+	return claimer.Claim(ctx, all)
 }
 
 func controllerRef(d *appsv1.Deployment) metav1.OwnerReference {

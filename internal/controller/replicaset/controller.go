@@ -220,63 +220,18 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 // claimPods returns the active pods rs controls after adopting matching
 // orphans and releasing owned pods that no longer match.
 func (c *Controller) claimPods(ctx context.Context, rs *appsv1.ReplicaSet, selector labels.Selector, pods []*corev1.Pod) ([]*corev1.Pod, error) {
-	var (
-		claimed  []*corev1.Pod
-		errs     []error
-		adoptErr error
-		checked  bool
-	)
-	canAdopt := func() error {
-		if !checked {
-			checked = true
-			fresh, err := c.kind.getLive(ctx, rs.Namespace, rs.Name)
-			switch {
-			case err != nil:
-				adoptErr = err
-			case fresh.UID != rs.UID:
-				adoptErr = fmt.Errorf("original %s %s/%s is gone: got uid %v, wanted %v", c.kind.gvk.Kind, rs.Namespace, rs.Name, fresh.UID, rs.UID)
-			case fresh.DeletionTimestamp != nil:
-				adoptErr = fmt.Errorf("%s %s/%s has just been deleted at %v", c.kind.gvk.Kind, rs.Namespace, rs.Name, fresh.DeletionTimestamp)
-			}
-		}
-		return adoptErr
+	claimer := controller.Claimer[*corev1.Pod]{
+		Owner: rs,
+		Ref:   c.controllerRef(rs),
+		What:  "pod",
+		Match: func(pod *corev1.Pod) bool { return selector.Matches(labels.Set(pod.Labels)) },
+		Patch: func(ctx context.Context, pod *corev1.Pod, patch []byte) (*corev1.Pod, error) {
+			return pod, c.podControl.PatchPod(ctx, pod.Namespace, pod.Name, patch)
+		},
+		// Adopt only if the live object is still this one, as upstream.
+		GetLive: func(ctx context.Context) (metav1.Object, error) { return c.kind.getLive(ctx, rs.Namespace, rs.Name) },
 	}
-	ref := c.controllerRef(rs)
-	for _, pod := range pods {
-		owner := metav1.GetControllerOf(pod)
-		if owner != nil {
-			if owner.UID != rs.UID {
-				continue
-			}
-			if selector.Matches(labels.Set(pod.Labels)) {
-				claimed = append(claimed, pod)
-				continue
-			}
-			if rs.DeletionTimestamp != nil {
-				continue
-			}
-			err := c.podControl.PatchPod(ctx, pod.Namespace, pod.Name, releasePatch(rs.UID, pod.UID))
-			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) {
-				errs = append(errs, fmt.Errorf("release pod %s/%s: %w", pod.Namespace, pod.Name, err))
-			}
-			continue
-		}
-		if rs.DeletionTimestamp != nil || pod.DeletionTimestamp != nil || !selector.Matches(labels.Set(pod.Labels)) {
-			continue
-		}
-		if err := canAdopt(); err != nil {
-			errs = append(errs, fmt.Errorf("adopt pod %s/%s: %w", pod.Namespace, pod.Name, err))
-			continue
-		}
-		if err := c.podControl.PatchPod(ctx, pod.Namespace, pod.Name, adoptPatch(ref, pod.UID)); err != nil {
-			if !apierrors.IsNotFound(err) {
-				errs = append(errs, fmt.Errorf("adopt pod %s/%s: %w", pod.Namespace, pod.Name, err))
-			}
-			continue
-		}
-		claimed = append(claimed, pod)
-	}
-	return claimed, errors.Join(errs...)
+	return claimer.Claim(ctx, pods)
 }
 
 func (c *Controller) controllerRef(rs *appsv1.ReplicaSet) metav1.OwnerReference {

@@ -2,7 +2,6 @@ package replicaset
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -103,26 +102,4 @@ func (c clientPodControl) DeletePod(ctx context.Context, namespace, name string,
 func (c clientPodControl) PatchPod(ctx context.Context, namespace, name string, patch []byte) error {
 	_, err := c.client.CoreV1().Pods(namespace).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
 	return err
-}
-
-// adoptPatch makes the pod with podUID controlled by ref; the uid guards
-// against patching a different pod of the same name.
-func adoptPatch(ref metav1.OwnerReference, podUID types.UID) []byte {
-	p := map[string]any{"metadata": map[string]any{
-		"ownerReferences": []metav1.OwnerReference{ref},
-		"uid":             podUID,
-	}}
-	b, _ := json.Marshal(p) // cannot fail: plain maps and structs
-	return b
-}
-
-// releasePatch removes the owner reference to ownerUID from the pod with
-// podUID.
-func releasePatch(ownerUID, podUID types.UID) []byte {
-	p := map[string]any{"metadata": map[string]any{
-		"ownerReferences": []map[string]any{{"$patch": "delete", "uid": ownerUID}},
-		"uid":             podUID,
-	}}
-	b, _ := json.Marshal(p) // cannot fail: plain maps
-	return b
 }

@@ -2,7 +2,6 @@ package statefulset
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,9 +12,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/skiff/skiff/internal/controller"
 	"github.com/skiff/skiff/internal/controller/history"
 )
 
@@ -99,48 +98,14 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 // its selector and name pattern and releasing owned pods that no longer
 // match.
 func (c *Controller) claimPods(ctx context.Context, set *appsv1.StatefulSet, selector labels.Selector, all []*corev1.Pod) ([]*corev1.Pod, error) {
-	var (
-		claimed []*corev1.Pod
-		errs    []error
-	)
-	ref := metav1.NewControllerRef(set, controllerKind)
-	for _, pod := range all {
-		owner := metav1.GetControllerOf(pod)
-		matches := selector.Matches(labels.Set(pod.Labels)) && isMemberOf(set, pod)
-		switch {
-		case owner != nil && owner.UID == set.UID && matches:
-			claimed = append(claimed, pod)
-		case owner != nil && owner.UID == set.UID:
-			if set.DeletionTimestamp != nil {
-				continue
-			}
-			patch := map[string]any{"metadata": map[string]any{
-				"ownerReferences": []map[string]any{{"$patch": "delete", "uid": set.UID}}, "uid": pod.UID}}
-			if err := c.patchPod(ctx, pod, patch); err != nil && !apierrors.IsNotFound(err) {
-				errs = append(errs, fmt.Errorf("release pod %s/%s: %w", pod.Namespace, pod.Name, err))
-			}
-		case owner == nil && matches && set.DeletionTimestamp == nil && pod.DeletionTimestamp == nil:
-			patch := map[string]any{"metadata": map[string]any{
-				"ownerReferences": []metav1.OwnerReference{*ref}, "uid": pod.UID}}
-			if err := c.patchPod(ctx, pod, patch); err != nil {
-				if !apierrors.IsNotFound(err) {
-					errs = append(errs, fmt.Errorf("adopt pod %s/%s: %w", pod.Namespace, pod.Name, err))
-				}
-				continue
-			}
-			claimed = append(claimed, pod)
-		}
+	claimer := controller.Claimer[*corev1.Pod]{
+		Owner: set,
+		Ref:   *metav1.NewControllerRef(set, controllerKind),
+		What:  "pod",
+		Match: func(pod *corev1.Pod) bool { return selector.Matches(labels.Set(pod.Labels)) && isMemberOf(set, pod) },
+		Patch: controller.PatchPods(c.client),
 	}
-	return claimed, errors.Join(errs...)
-}
-
-func (c *Controller) patchPod(ctx context.Context, pod *corev1.Pod, patch map[string]any) error {
-	b, err := json.Marshal(patch)
-	if err != nil {
-		return err
-	}
-	_, err = c.client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, b, metav1.PatchOptions{})
-	return err
+	return claimer.Claim(ctx, all)
 }
 
 // revisionForOrdinal returns the revision a new pod of ordinal gets: the
