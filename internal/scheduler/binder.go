@@ -9,13 +9,27 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/skiff/skiff/internal/scheduler/framework"
 )
 
 // binder is the DefaultBinder plugin: it posts the pods/binding
 // subresource. It lives here, not under plugins/, because it does I/O.
-type binder struct{ client kubernetes.Interface }
+type binder struct {
+	client kubernetes.Interface
+	// rest is the core/v1 REST client when the clientset has a real one
+	// (fake clientsets have none).
+	rest *rest.RESTClient
+}
+
+func newBinder(client kubernetes.Interface) *binder {
+	b := &binder{client: client}
+	if rc, ok := client.CoreV1().RESTClient().(*rest.RESTClient); ok && rc != nil {
+		b.rest = rc
+	}
+	return b
+}
 
 func (*binder) Name() string { return DefaultBinderName }
 
@@ -25,7 +39,17 @@ func (b *binder) Bind(ctx context.Context, _ *framework.CycleState, pod *v1.Pod,
 		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
 		Target:     v1.ObjectReference{Kind: "Node", Name: node},
 	}
-	if err := b.client.CoreV1().Pods(pod.Namespace).Bind(ctx, binding, metav1.CreateOptions{}); err != nil {
+	var err error
+	if b.rest != nil {
+		// The request the typed client's Bind makes with empty
+		// CreateOptions (which add no query parameter), without
+		// converting those options to parameters on every call.
+		err = b.rest.Post().Namespace(pod.Namespace).Resource("pods").Name(pod.Name).SubResource("binding").
+			Body(binding).Do(ctx).Error()
+	} else {
+		err = b.client.CoreV1().Pods(pod.Namespace).Bind(ctx, binding, metav1.CreateOptions{})
+	}
+	if err != nil {
 		return framework.AsStatus(fmt.Errorf("bind pod %s/%s to %s: %w", pod.Namespace, pod.Name, node, err))
 	}
 	return nil

@@ -142,7 +142,7 @@ func New(cfg Config) (*Scheduler, error) {
 	}
 	registry := plugins.NewRegistry()
 	registry[DefaultBinderName] = func([]byte, framework.Handle) (framework.Plugin, error) {
-		return &binder{client: cfg.Client}, nil
+		return newBinder(cfg.Client), nil
 	}
 	events := map[string][]framework.ClusterEvent{}
 	for _, p := range profiles {

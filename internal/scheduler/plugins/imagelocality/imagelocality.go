@@ -40,12 +40,15 @@ func (p *Plugin) Score(_ context.Context, _ *framework.CycleState, pod *v1.Pod, 
 // Calculate returns the score of ni for pod among total nodes.
 func Calculate(pod *v1.Pod, ni *framework.NodeInfo, total int) int64 {
 	var sum int64
-	n := 0
-	for _, cs := range [][]v1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
-		for _, c := range cs {
-			n++
-			if st, ok := ni.ImageStates[framework.NormalizedImageName(c.Image)]; ok && total > 0 {
-				sum += int64(float64(st.Size) * float64(st.NumNodes) / float64(total))
+	n := len(pod.Spec.InitContainers) + len(pod.Spec.Containers)
+	// A node without images (or a cluster without nodes) adds nothing:
+	// no need to normalize each image name for every node.
+	if len(ni.ImageStates) > 0 && total > 0 {
+		for _, cs := range [][]v1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+			for i := range cs {
+				if st, ok := ni.ImageStates[framework.NormalizedImageName(cs[i].Image)]; ok {
+					sum += int64(float64(st.Size) * float64(st.NumNodes) / float64(total))
+				}
 			}
 		}
 	}
