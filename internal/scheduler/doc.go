@@ -47,7 +47,11 @@
 //     class while the node's generation is unchanged. Generations are
 //     the cache's global change counter at the node's last change (node
 //     update, pod added, assumed, forgotten or removed), so any change to
-//     the node invalidates exactly that node.
+//     the node invalidates exactly that node. A class's results are kept
+//     in slices indexed by the node's slot (NodeInfo.Slot, a small
+//     number the cache gives each node and reuses once it is gone), so
+//     that a cycle's lookups are neither map accesses nor locked. The
+//     class key is an exact encoding of those fields, not a hash.
 //   - score caching: the raw scores of node-local score plugins
 //     (framework.NodeLocalScorer: NodeResourcesFit,
 //     NodeResourcesBalancedAllocation, TaintToleration, NodeAffinity) are
@@ -57,7 +61,10 @@
 //   - relaxed randomization: filtering stops once
 //     percentageOfNodesToScore (upstream's adaptive default) feasible
 //     nodes are found, starting where the last cycle stopped. Off, every
-//     node is filtered and every feasible node scored.
+//     node is filtered and every feasible node scored. Workers filter
+//     chunks of nodes in order and the results are read in order, so
+//     that which nodes a cycle finds does not depend on the number of
+//     workers or their timing.
 //
 // Binding clears nothing itself: the API server's pods/binding clears
 // status.nominatedNodeName, as upstream since 1.35.
