@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/skiff/skiff/internal/nodesim"
@@ -215,6 +216,37 @@ func benchSchedule(b *testing.B, workload string, nodes int, borg bool) {
 	b.ReportMetric(rate, "pods/s")
 	reportLatency(b, "bound", st)
 	b.Logf("%d pods bound in %.1fs: %.0f pods/s; create-to-bound p50 %.1f ms p99 %.1f ms", schedPods, took.Seconds(), rate, ms(st.p50), ms(st.p99))
+	verifyScheduled(b, cs, factory.Core().V1().Pods().Informer().GetStore())
 	note("scheduler %-12s nodes=%-5d borg=%-3v %7.0f pods/s  (%d pods bound in %.1fs, created in %.1fs)  create-to-bound p50 %7.1f ms p99 %7.1f ms  (CPU: server %.1fs, bench process %.1fs; load %s)",
 		workload, nodes, map[bool]string{true: "on", false: "off"}[borg], rate, schedPods, took.Seconds(), createdIn.Seconds(), ms(st.p50), ms(st.p99), cpu.server.Seconds(), cpu.client.Seconds(), loadavg())
+}
+
+// verifyScheduled checks, after the measurement, that the run did the
+// whole per-pod work and not only the binding: every pod got its
+// Scheduled event and was marked Running by its simulated node.
+func verifyScheduled(b *testing.B, cs kubernetes.Interface, pods cache.Store) {
+	b.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		running := 0
+		for _, obj := range pods.List() {
+			if p, ok := obj.(*corev1.Pod); ok && p.Status.Phase == corev1.PodRunning {
+				running++
+			}
+		}
+		if running == schedPods {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d pods Running 2m after the last was bound", running, schedPods)
+		}
+		time.Sleep(100 * time.Millisecond) // polling a local cache, not waiting for time to pass
+	}
+	events, err := cs.CoreV1().Events("sched").List(context.Background(), metav1.ListOptions{FieldSelector: "reason=Scheduled"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if n := len(events.Items); n != schedPods {
+		b.Fatalf("%d Scheduled events, want one per pod (%d)", n, schedPods)
+	}
 }
