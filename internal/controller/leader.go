@@ -46,9 +46,7 @@ func RunElected(ctx context.Context, cfg ElectionConfig, run func(ctx context.Co
 	if cfg.RetryPeriod == 0 {
 		cfg.RetryPeriod = 2 * time.Second
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.Logger = LoggerOrDiscard(cfg.Logger)
 	log := cfg.Logger.With("lease", cfg.Namespace+"/"+cfg.Name, "identity", cfg.Identity)
 	for ctx.Err() == nil {
 		if err := campaign(ctx, cfg, log, run); err != nil {

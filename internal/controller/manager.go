@@ -72,9 +72,7 @@ var ErrUnknownController = errors.New("unknown controller")
 // NewManager checks cfg: controller names must be unique and disabled
 // names known.
 func NewManager(cfg ManagerConfig) (*Manager, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.Logger = LoggerOrDiscard(cfg.Logger)
 	if cfg.ResyncPeriod == 0 {
 		cfg.ResyncPeriod = 12 * time.Hour
 	}

@@ -87,6 +87,17 @@ func (r *Runner) EnqueueObject(obj any) {
 	r.queue.Add(key)
 }
 
+// ObjectHandler returns informer handlers that enqueue the key of every
+// object added, updated or deleted: for a controller's own kind, whose
+// every change may need a sync.
+func (r *Runner) ObjectHandler() cache.ResourceEventHandlerFuncs {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    r.EnqueueObject,
+		UpdateFunc: func(_, cur any) { r.EnqueueObject(cur) },
+		DeleteFunc: r.EnqueueObject,
+	}
+}
+
 // Len reports how many keys wait in the queue (for tests and metrics).
 func (r *Runner) Len() int { return r.queue.Len() }
 

@@ -138,3 +138,18 @@ func TestEnqueueObject(t *testing.T) {
 		})
 	}
 }
+
+func TestObjectHandlerEnqueuesEveryChange(t *testing.T) {
+	pod := func(name string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name}}
+	}
+	r := NewRunner(RunnerConfig{Name: "test", Sync: func(context.Context, string) error { return nil }})
+	h := r.ObjectHandler()
+	h.OnAdd(pod("a"), false)
+	h.OnUpdate(pod("old"), pod("b"))
+	h.OnDelete(cache.DeletedFinalStateUnknown{Key: "ns/c", Obj: pod("c")})
+	h.OnAdd(pod("a"), false) // already queued
+	if got := r.Len(); got != 3 {
+		t.Errorf("queued %d keys, want 3 (ns/a, ns/b, ns/c)", got)
+	}
+}

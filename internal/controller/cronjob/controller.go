@@ -59,12 +59,8 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Recorder == nil {
-		cfg.Recorder = &record.FakeRecorder{}
-	}
+	cfg.Logger = controller.LoggerOrDiscard(cfg.Logger)
+	cfg.Recorder = controller.RecorderOrDrop(cfg.Recorder)
 	c := &Controller{
 		client: cfg.Client, cronJobs: cfg.CronJobs.Lister(), jobs: cfg.Jobs.Lister(),
 		recorder: cfg.Recorder, clock: cfg.Clock, log: cfg.Logger, timers: map[string]clock.Timer{},
@@ -73,11 +69,7 @@ func New(cfg Config) (*Controller, error) {
 		Name: Name, Sync: c.sync, Logger: cfg.Logger,
 		Synced: []cache.InformerSynced{cfg.CronJobs.Informer().HasSynced, cfg.Jobs.Informer().HasSynced},
 	})
-	if _, err := cfg.CronJobs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.runner.EnqueueObject,
-		UpdateFunc: func(_, cur any) { c.runner.EnqueueObject(cur) },
-		DeleteFunc: c.runner.EnqueueObject,
-	}); err != nil {
+	if _, err := cfg.CronJobs.Informer().AddEventHandler(c.runner.ObjectHandler()); err != nil {
 		return nil, fmt.Errorf("cronjob informer: %w", err)
 	}
 	if _, err := cfg.Jobs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{

@@ -55,9 +55,7 @@ type Controller struct {
 
 // New builds a Controller and registers its event handlers.
 func New(cfg Config) (*Controller, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.Logger = controller.LoggerOrDiscard(cfg.Logger)
 	c := &Controller{client: cfg.Client, lister: cfg.CSRs.Lister(), log: cfg.Logger}
 	inf := cfg.CSRs.Informer()
 	c.runner = controller.NewRunner(controller.RunnerConfig{Name: Name, Sync: c.sync, Synced: []cache.InformerSynced{inf.HasSynced}, Logger: cfg.Logger})

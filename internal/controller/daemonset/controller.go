@@ -55,15 +55,11 @@ type Controller struct {
 // New returns a Controller whose handlers are registered on
 // cfg.Informers; Run starts it.
 func New(cfg Config) (*Controller, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.Logger = controller.LoggerOrDiscard(cfg.Logger)
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	if cfg.Recorder == nil {
-		cfg.Recorder = &record.FakeRecorder{}
-	}
+	cfg.Recorder = controller.RecorderOrDrop(cfg.Recorder)
 	dss := cfg.Informers.Apps().V1().DaemonSets()
 	pods := cfg.Informers.Core().V1().Pods()
 	nodes := cfg.Informers.Core().V1().Nodes()

@@ -54,15 +54,11 @@ type Controller struct {
 
 // New returns a Controller registered on cfg.Informers.
 func New(cfg Config) (*Controller, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.Logger = controller.LoggerOrDiscard(cfg.Logger)
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	if cfg.Recorder == nil {
-		cfg.Recorder = &record.FakeRecorder{}
-	}
+	cfg.Recorder = controller.RecorderOrDrop(cfg.Recorder)
 	ds := cfg.Informers.Apps().V1().Deployments()
 	rss := cfg.Informers.Apps().V1().ReplicaSets()
 	pods := cfg.Informers.Core().V1().Pods()
@@ -85,11 +81,7 @@ func New(cfg Config) (*Controller, error) {
 		Synced: []cache.InformerSynced{ds.Informer().HasSynced, rss.Informer().HasSynced, pods.Informer().HasSynced},
 		Logger: cfg.Logger,
 	})
-	if _, err := ds.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.runner.EnqueueObject,
-		UpdateFunc: func(_, cur any) { c.runner.EnqueueObject(cur) },
-		DeleteFunc: c.runner.EnqueueObject,
-	}); err != nil {
+	if _, err := ds.Informer().AddEventHandler(c.runner.ObjectHandler()); err != nil {
 		return nil, fmt.Errorf("watch deployments: %w", err)
 	}
 	// A ReplicaSet whose deletion began wakes its Deployment at once, as

@@ -80,12 +80,8 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Recorder == nil {
-		cfg.Recorder = &record.FakeRecorder{}
-	}
+	cfg.Logger = controller.LoggerOrDiscard(cfg.Logger)
+	cfg.Recorder = controller.RecorderOrDrop(cfg.Recorder)
 	c := &Controller{
 		client: cfg.Client, pdbs: cfg.PDBs.Lister(), pods: cfg.Pods.Lister(), rss: cfg.ReplicaSets.Lister(),
 		deps: cfg.Deployments.Lister(), sss: cfg.StatefulSets.Lister(), rcs: cfg.RCs.Lister(),
@@ -98,11 +94,7 @@ func New(cfg Config) (*Controller, error) {
 			cfg.Deployments.Informer().HasSynced, cfg.StatefulSets.Informer().HasSynced, cfg.RCs.Informer().HasSynced,
 		},
 	})
-	if _, err := cfg.PDBs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.runner.EnqueueObject,
-		UpdateFunc: func(_, cur any) { c.runner.EnqueueObject(cur) },
-		DeleteFunc: c.runner.EnqueueObject,
-	}); err != nil {
+	if _, err := cfg.PDBs.Informer().AddEventHandler(c.runner.ObjectHandler()); err != nil {
 		return nil, fmt.Errorf("pdb informer: %w", err)
 	}
 	if _, err := cfg.Pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{

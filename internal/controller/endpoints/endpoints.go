@@ -86,12 +86,8 @@ type Controller struct {
 
 // New builds a Controller and registers its event handlers.
 func New(cfg Config) *Controller {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Recorder == nil {
-		cfg.Recorder = &record.FakeRecorder{}
-	}
+	cfg.Logger = controller.LoggerOrDiscard(cfg.Logger)
+	cfg.Recorder = controller.RecorderOrDrop(cfg.Recorder)
 	c := &Controller{
 		client:    cfg.Client,
 		services:  cfg.Services.Lister(),
@@ -108,11 +104,7 @@ func New(cfg Config) *Controller {
 	c.podEvents = serviceendpoint.PodEvents{Services: c.services, Enqueue: c.runner.Enqueue}
 	// Handler registration errors only happen once the informer has
 	// stopped, which cannot be the case before the manager starts it.
-	_, _ = cfg.Services.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.runner.EnqueueObject,
-		UpdateFunc: func(_, obj any) { c.runner.EnqueueObject(obj) },
-		DeleteFunc: c.runner.EnqueueObject,
-	})
+	_, _ = cfg.Services.Informer().AddEventHandler(c.runner.ObjectHandler())
 	_, _ = cfg.Pods.Informer().AddEventHandler(c.podEvents.Handler())
 	_, _ = cfg.Endpoints.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		DeleteFunc: c.runner.EnqueueObject,

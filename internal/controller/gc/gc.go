@@ -100,9 +100,7 @@ type Controller struct {
 
 // New builds a Controller; it starts nothing.
 func New(cfg Config) *Controller {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.Logger = controller.LoggerOrDiscard(cfg.Logger)
 	if cfg.ResyncPeriod <= 0 {
 		cfg.ResyncPeriod = DefaultResyncPeriod
 	}

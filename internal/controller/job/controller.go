@@ -90,12 +90,8 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Recorder == nil {
-		cfg.Recorder = &record.FakeRecorder{}
-	}
+	cfg.Logger = controller.LoggerOrDiscard(cfg.Logger)
+	cfg.Recorder = controller.RecorderOrDrop(cfg.Recorder)
 	if cfg.BackoffBase <= 0 {
 		cfg.BackoffBase = DefaultBackoffBase
 	}
@@ -121,11 +117,7 @@ func New(cfg Config) (*Controller, error) {
 		Synced: []cache.InformerSynced{cfg.Jobs.Informer().HasSynced, cfg.Pods.Informer().HasSynced},
 	})
 	c.enqueueAfter = c.runner.EnqueueAfter
-	if _, err := cfg.Jobs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.runner.EnqueueObject,
-		UpdateFunc: func(_, cur any) { c.runner.EnqueueObject(cur) },
-		DeleteFunc: c.runner.EnqueueObject,
-	}); err != nil {
+	if _, err := cfg.Jobs.Informer().AddEventHandler(c.runner.ObjectHandler()); err != nil {
 		return nil, fmt.Errorf("job informer: %w", err)
 	}
 	if _, err := cfg.Pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{

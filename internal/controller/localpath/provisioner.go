@@ -107,9 +107,7 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.BasePath == "" {
 		cfg.BasePath = DefaultBasePath
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.Logger = controller.LoggerOrDiscard(cfg.Logger)
 	c := &Controller{
 		client: cfg.Client, claims: cfg.Claims.Lister(), volumes: cfg.Volumes.Lister(), classes: cfg.Classes.Lister(),
 		nodes: cfg.Nodes.Lister(), recorder: cfg.Recorder, dirs: cfg.Dirs, base: cfg.BasePath, log: cfg.Logger,

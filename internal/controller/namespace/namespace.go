@@ -68,9 +68,7 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.Logger = controller.LoggerOrDiscard(cfg.Logger)
 	if cfg.Discover == nil {
 		d := cfg.Client.Discovery()
 		cfg.Discover = func(ctx context.Context) ([]*metav1.APIResourceList, error) {

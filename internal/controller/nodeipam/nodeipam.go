@@ -104,9 +104,7 @@ func New(cfg Config) (*Controller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nodeipam: %w", err)
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.Logger = controller.LoggerOrDiscard(cfg.Logger)
 	c := &Controller{
 		client: cfg.Client, nodes: cfg.Nodes.Lister(), recorder: cfg.Recorder, set: set, log: cfg.Logger,
 		owner: map[netip.Prefix]string{}, byNode: map[string]netip.Prefix{}, synced: cfg.Nodes.Informer().HasSynced,

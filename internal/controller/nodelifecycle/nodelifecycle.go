@@ -103,12 +103,8 @@ func (cfg *Config) setDefaults() {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Recorder == nil {
-		cfg.Recorder = &record.FakeRecorder{}
-	}
+	cfg.Logger = controller.LoggerOrDiscard(cfg.Logger)
+	cfg.Recorder = controller.RecorderOrDrop(cfg.Recorder)
 }
 
 // health is what the controller remembers of a node's heartbeats.

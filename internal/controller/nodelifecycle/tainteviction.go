@@ -70,12 +70,8 @@ func NewTaintEviction(cfg TaintEvictionConfig) (*TaintEviction, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Recorder == nil {
-		cfg.Recorder = &record.FakeRecorder{}
-	}
+	cfg.Logger = controller.LoggerOrDiscard(cfg.Logger)
+	cfg.Recorder = controller.RecorderOrDrop(cfg.Recorder)
 	if err := addNodeIndex(cfg.Pods.Informer()); err != nil {
 		return nil, err
 	}
@@ -87,11 +83,7 @@ func NewTaintEviction(cfg TaintEvictionConfig) (*TaintEviction, error) {
 		Name: TaintEvictionName, Sync: c.sync, Logger: cfg.Logger,
 		Synced: []cache.InformerSynced{cfg.Nodes.Informer().HasSynced, cfg.Pods.Informer().HasSynced},
 	})
-	if _, err := cfg.Pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.runner.EnqueueObject,
-		UpdateFunc: func(_, cur any) { c.runner.EnqueueObject(cur) },
-		DeleteFunc: c.runner.EnqueueObject,
-	}); err != nil {
+	if _, err := cfg.Pods.Informer().AddEventHandler(c.runner.ObjectHandler()); err != nil {
 		return nil, fmt.Errorf("pod informer: %w", err)
 	}
 	if _, err := cfg.Nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{

@@ -80,9 +80,7 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.Logger = controller.LoggerOrDiscard(cfg.Logger)
 	c := &Controller{
 		client: cfg.Client, volumes: cfg.Volumes.Lister(), claims: cfg.Claims.Lister(), classes: cfg.Classes.Lister(),
 		nodes: cfg.Nodes.Lister(), pods: cfg.Pods.Lister(), recorder: cfg.Recorder, clock: cfg.Clock, log: cfg.Logger,

@@ -95,9 +95,7 @@ func New(cfg Config) *Controller {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.Logger = controller.LoggerOrDiscard(cfg.Logger)
 	// Listers register the informers with the factory.
 	return &Controller{
 		client: cfg.Client, pods: cfg.Pods.Lister(), nodes: cfg.Nodes.Lister(),

@@ -70,15 +70,11 @@ func NewReplicationControllers(cfg Config) (*Controller, error) {
 }
 
 func newController(cfg Config, kind workload) (*Controller, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.Logger = controller.LoggerOrDiscard(cfg.Logger)
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	if cfg.Recorder == nil {
-		cfg.Recorder = &record.FakeRecorder{}
-	}
+	cfg.Recorder = controller.RecorderOrDrop(cfg.Recorder)
 	pods := cfg.Informers.Core().V1().Pods()
 	c := &Controller{
 		kind:         kind,

@@ -91,9 +91,7 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.Logger = controller.LoggerOrDiscard(cfg.Logger)
 	core := cfg.Informers.Core().V1()
 	c := &Controller{
 		client: cfg.Client, dynamic: cfg.Dynamic, quotas: core.ResourceQuotas().Lister(), pods: core.Pods().Lister(),

@@ -51,15 +51,11 @@ type Controller struct {
 // New returns a Controller whose handlers are registered on
 // cfg.Informers; Run starts it.
 func New(cfg Config) (*Controller, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.Logger = controller.LoggerOrDiscard(cfg.Logger)
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	if cfg.Recorder == nil {
-		cfg.Recorder = &record.FakeRecorder{}
-	}
+	cfg.Recorder = controller.RecorderOrDrop(cfg.Recorder)
 	sets := cfg.Informers.Apps().V1().StatefulSets()
 	pods := cfg.Informers.Core().V1().Pods()
 	pvcs := cfg.Informers.Core().V1().PersistentVolumeClaims()
@@ -82,11 +78,7 @@ func New(cfg Config) (*Controller, error) {
 			pvcs.Informer().HasSynced, revs.Informer().HasSynced},
 		Logger: cfg.Logger,
 	})
-	if _, err := sets.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.runner.EnqueueObject,
-		UpdateFunc: func(_, cur any) { c.runner.EnqueueObject(cur) },
-		DeleteFunc: c.runner.EnqueueObject,
-	}); err != nil {
+	if _, err := sets.Informer().AddEventHandler(c.runner.ObjectHandler()); err != nil {
 		return nil, fmt.Errorf("watch statefulsets: %w", err)
 	}
 	podEvents := controller.DependentEvents[*appsv1.StatefulSet]{

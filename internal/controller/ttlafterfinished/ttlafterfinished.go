@@ -56,9 +56,7 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.Logger = controller.LoggerOrDiscard(cfg.Logger)
 	c := &Controller{client: cfg.Client, jobs: cfg.Jobs.Lister(), clock: cfg.Clock, log: cfg.Logger, timers: map[string]clock.Timer{}}
 	c.runner = controller.NewRunner(controller.RunnerConfig{
 		Name: Name, Sync: c.sync, Logger: cfg.Logger, Synced: []cache.InformerSynced{cfg.Jobs.Informer().HasSynced},
