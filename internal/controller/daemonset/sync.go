@@ -81,11 +81,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	cur, hash, err := c.currentRevision(ctx, ds, revs)
 	if errors.Is(err, history.ErrCollision) {
 		st := ds.Status.DeepCopy()
-		n := int32(1)
-		if st.CollisionCount != nil {
-			n = *st.CollisionCount + 1
-		}
-		st.CollisionCount = &n
+		st.CollisionCount = history.NextCollisionCount(st.CollisionCount)
 		return errors.Join(err, c.writeStatus(ctx, ds, st))
 	}
 	if err != nil {

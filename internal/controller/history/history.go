@@ -205,3 +205,14 @@ func Truncate(ctx context.Context, client kubernetes.Interface, namespace string
 	}
 	return nil
 }
+
+// NextCollisionCount returns the status.collisionCount to write after
+// ErrCollision: one more than count, or 1 when unset. The new count
+// changes the hash, so the next sync names the revision differently.
+func NextCollisionCount(count *int32) *int32 {
+	n := int32(1)
+	if count != nil {
+		n = *count + 1
+	}
+	return &n
+}

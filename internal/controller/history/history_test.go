@@ -142,3 +142,12 @@ func TestOwnedAndTruncate(t *testing.T) {
 		t.Errorf("after Truncate to 1: %s, want cx (the oldest two of set's deleted)", names)
 	}
 }
+
+func TestNextCollisionCount(t *testing.T) {
+	if got := *NextCollisionCount(nil); got != 1 {
+		t.Errorf("NextCollisionCount(nil) = %d, want 1", got)
+	}
+	if got := *NextCollisionCount(ptr.To[int32](4)); got != 5 {
+		t.Errorf("NextCollisionCount(4) = %d, want 5", got)
+	}
+}

@@ -62,11 +62,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	current, update, err := c.revisions(ctx, set, revs)
 	if errors.Is(err, history.ErrCollision) {
 		st := set.Status.DeepCopy()
-		n := int32(1)
-		if st.CollisionCount != nil {
-			n = *st.CollisionCount + 1
-		}
-		st.CollisionCount = &n
+		st.CollisionCount = history.NextCollisionCount(st.CollisionCount)
 		if werr := c.writeStatus(ctx, set, st); werr != nil {
 			return werr
 		}
