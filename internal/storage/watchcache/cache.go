@@ -79,13 +79,15 @@ type Cache struct {
 	wg      sync.WaitGroup
 	stopped chan struct{} // closed when the reflector has ended
 
-	mu      sync.Mutex
-	closed  bool // set by Stop
-	ready   bool
-	items   map[string]runtime.Object
-	rev     int64 // the revision the cache reflects
-	horizon int64 // every event after horizon is in events
-	events  *ring
+	mu     sync.Mutex
+	closed bool // set by Stop
+	ready  bool
+	items  map[string]runtime.Object
+	rev    int64 // the revision the cache reflects
+	// lastWrite is the newest revision written through the cache.
+	lastWrite int64
+	horizon   int64 // every event after horizon is in events
+	events    *ring
 	// changed is closed and replaced whenever rev or ready changes.
 	changed  chan struct{}
 	watchers map[int64]*cacheWatcher

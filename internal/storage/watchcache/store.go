@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/skiff/skiff/internal/storage"
@@ -15,7 +16,33 @@ import (
 
 // Create passes through to the underlying store.
 func (c *Cache) Create(ctx context.Context, key string, obj runtime.Object) (runtime.Object, error) {
-	return c.under.Create(ctx, key, obj)
+	return c.noteWrite(c.under.Create(ctx, key, obj))
+}
+
+// noteWrite records the revision of a write made through the cache.
+func (c *Cache) noteWrite(obj runtime.Object, err error) (runtime.Object, error) {
+	if err != nil || obj == nil {
+		return obj, err
+	}
+	if m, merr := meta.Accessor(obj); merr == nil {
+		if rev, perr := strconv.ParseInt(m.GetResourceVersion(), 10, 64); perr == nil {
+			c.mu.Lock()
+			c.lastWrite = max(c.lastWrite, rev)
+			c.mu.Unlock()
+		}
+	}
+	return obj, err
+}
+
+// LastWriteRevision returns the revision of the newest write made through
+// this cache (0 if none). A read at that resourceVersion sees every write
+// this process made to the resource, without the wait for etcd's progress
+// report that a consistent read takes while other resources are written:
+// the cache reaches the revision with the write's own event.
+func (c *Cache) LastWriteRevision() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastWrite
 }
 
 // cachedUpdater is implemented by underlying stores (etcd3.Store) that can
@@ -36,15 +63,15 @@ func (c *Cache) GuaranteedUpdate(ctx context.Context, key string, pre *storage.P
 		obj, found := c.items[key]
 		c.mu.Unlock()
 		if found {
-			return u.GuaranteedUpdateFrom(ctx, key, pre, tryUpdate, obj.DeepCopyObject())
+			return c.noteWrite(u.GuaranteedUpdateFrom(ctx, key, pre, tryUpdate, obj.DeepCopyObject()))
 		}
 	}
-	return c.under.GuaranteedUpdate(ctx, key, pre, tryUpdate)
+	return c.noteWrite(c.under.GuaranteedUpdate(ctx, key, pre, tryUpdate))
 }
 
 // Delete passes through to the underlying store.
 func (c *Cache) Delete(ctx context.Context, key string, pre *storage.Preconditions, validate storage.ValidateDeleteFunc) (runtime.Object, error) {
-	return c.under.Delete(ctx, key, pre, validate)
+	return c.noteWrite(c.under.Delete(ctx, key, pre, validate))
 }
 
 // CurrentRevision passes through to the underlying store.

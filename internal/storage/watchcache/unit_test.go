@@ -291,3 +291,34 @@ func TestWatchFutureVersion(t *testing.T) {
 		t.Fatal("watch from the future: want error")
 	}
 }
+
+// TestReadOwnWrites: a read at LastWriteRevision sees the newest write made
+// through the cache, from memory.
+func TestReadOwnWrites(t *testing.T) {
+	c, _ := newSpyCache(t, watchcache.Config{})
+	if rev := c.LastWriteRevision(); rev != 0 {
+		t.Fatalf("LastWriteRevision before any write = %d, want 0", rev)
+	}
+	created, err := c.Create(t.Context(), storagetest.Key("ns", "a"), storagetest.ConfigMap("ns", "a", "1", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rv := created.(*corev1.ConfigMap).ResourceVersion
+	if got := strconv.FormatInt(c.LastWriteRevision(), 10); got != rv {
+		t.Fatalf("LastWriteRevision = %s, want the create's %s", got, rv)
+	}
+	res, err := c.List(t.Context(), storagetest.Prefix, storage.ListOptions{Recursive: true, ResourceVersion: rv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Items) != 1 || res.Items[0].(*corev1.ConfigMap).ResourceVersion != rv {
+		t.Fatalf("list at %s: %v", rv, res.Items)
+	}
+	deleted, err := c.Delete(t.Context(), storagetest.Key("ns", "a"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strconv.FormatInt(c.LastWriteRevision(), 10); got != deleted.(*corev1.ConfigMap).ResourceVersion {
+		t.Fatalf("LastWriteRevision after delete = %s, want %s", got, deleted.(*corev1.ConfigMap).ResourceVersion)
+	}
+}
