@@ -39,10 +39,14 @@ type codec struct {
 	proto   *protobuf.Serializer
 	// writeProto reports whether Encode writes protobuf.
 	writeProto bool
+	// restore is the kind's Restore hook, or nil.
+	restore func(runtime.Object)
 }
 
 func (s *Server) storageCodec(k *kinds.Kind, custom bool) storage.Codec {
-	return newStorageCodec(s.scheme, k.GVK, k.New, custom)
+	c := newStorageCodec(s.scheme, k.GVK, k.New, custom)
+	c.restore = k.Restore
+	return c
 }
 
 // newStorageCodec returns the codec of objects of kind gvk, made by
@@ -101,6 +105,9 @@ func (c *codec) Decode(data []byte) (runtime.Object, error) {
 	obj, _, err := ser.Decode(data, nil, c.newFunc())
 	if err != nil {
 		return nil, fmt.Errorf("%s as %s: %w", c.gvk.Kind, formatName(ser), err)
+	}
+	if c.restore != nil {
+		c.restore(obj)
 	}
 	return obj, nil
 }

@@ -48,6 +48,11 @@ type Kind struct {
 	Storage     *schema.GroupVersionKind
 	ToStorage   func(obj runtime.Object) (runtime.Object, error)
 	FromStorage func(obj runtime.Object) (runtime.Object, error)
+	// Restore, when set, puts back on an object read from storage what the
+	// protobuf encoding does not carry, as upstream's conversion to the
+	// served version does (the apiVersion and kind of a StatefulSet's
+	// volumeClaimTemplates).
+	Restore func(obj runtime.Object)
 }
 
 // Scale locates the fields the autoscaling/v1 Scale subresource maps to.

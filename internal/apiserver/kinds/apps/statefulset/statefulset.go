@@ -28,6 +28,7 @@ func Kind() kinds.Kind {
 		ShortNames:       []string{"sts"},
 		Categories:       []string{"all"},
 		New:              func() runtime.Object { return &appsv1.StatefulSet{} },
+		Restore:          restoreTemplateKinds,
 		NewList:          func() runtime.Object { return &appsv1.StatefulSetList{} },
 		HasStatus:        true,
 		TracksGeneration: true,
@@ -96,7 +97,7 @@ func Default(s *appsv1.StatefulSet) {
 	podspec.DefaultTemplate(&spec.Template)
 	for i := range spec.VolumeClaimTemplates {
 		pvc := &spec.VolumeClaimTemplates[i]
-		pvc.APIVersion, pvc.Kind = "v1", "PersistentVolumeClaim"
+		setTemplateKind(pvc)
 		podspec.DefaultPersistentVolumeClaimSpec(&pvc.Spec)
 		if pvc.Status.Phase == "" {
 			pvc.Status.Phase = corev1.ClaimPending
@@ -223,4 +224,19 @@ func row(s *appsv1.StatefulSet, now time.Time) []interface{} {
 		s.Name, fmt.Sprintf("%d/%d", s.Status.ReadyReplicas, desired), kinds.Age(s.CreationTimestamp, now),
 		names, images,
 	}
+}
+
+// restoreTemplateKinds puts back the volumeClaimTemplates' apiVersion and
+// kind, which protobuf storage drops (PersistentVolumeClaim's TypeMeta has
+// no protobuf field) and upstream shows on every read.
+func restoreTemplateKinds(obj runtime.Object) {
+	if s, ok := obj.(*appsv1.StatefulSet); ok {
+		for i := range s.Spec.VolumeClaimTemplates {
+			setTemplateKind(&s.Spec.VolumeClaimTemplates[i])
+		}
+	}
+}
+
+func setTemplateKind(pvc *corev1.PersistentVolumeClaim) {
+	pvc.APIVersion, pvc.Kind = "v1", "PersistentVolumeClaim"
 }

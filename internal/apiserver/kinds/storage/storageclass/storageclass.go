@@ -178,7 +178,7 @@ func validateAllowedTopologies(terms []corev1.TopologySelectorTerm, fldPath *fie
 
 func validateUpdate(sc, old *storagev1.StorageClass) field.ErrorList {
 	var errs field.ErrorList
-	if !reflect.DeepEqual(old.Parameters, sc.Parameters) {
+	if !apiequality.Semantic.DeepEqual(old.Parameters, sc.Parameters) {
 		errs = append(errs, field.Forbidden(field.NewPath("parameters"), "updates to parameters are forbidden."))
 	}
 	if sc.Provisioner != old.Provisioner {

@@ -107,3 +107,15 @@ func TestRow(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestValidateUpdateEmptyParameters: stored protobuf turns empty
+// parameters into none; sending {} back is not a change.
+func TestValidateUpdateEmptyParameters(t *testing.T) {
+	old := &storagev1.StorageClass{Provisioner: "p"}
+	Kind().Strategy.Default(old)
+	sc := old.DeepCopy()
+	sc.Parameters = map[string]string{}
+	if errs := Kind().Strategy.ValidateUpdate(sc, old); len(errs) != 0 {
+		t.Errorf("unexpected errors: %v", errs)
+	}
+}
