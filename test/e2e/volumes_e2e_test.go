@@ -417,9 +417,9 @@ spec:
 `, out))
 	waitHostFile(t, filepath.Join(out, "labels"), "the labels", 90*time.Second,
 		func(s string) bool { return s == "app=\"downward\"\ntier=\"back\"" })
-	if b, _ := os.ReadFile(filepath.Join(out, "rest")); string(b) != "downward48blues3cret"+k.Namespace+"\n" {
-		t.Errorf("name, memory limit, color, token and namespace = %q", b)
-	}
+	// The loop writes labels before rest: wait for rest as well.
+	waitHostFile(t, filepath.Join(out, "rest"), "the name, memory limit, color, token and namespace", 90*time.Second,
+		func(s string) bool { return s == "downward48blues3cret"+k.Namespace+"\n" })
 	k.OK(t, "label", "pod", "downward", "tier=front", "--overwrite")
 	waitHostFile(t, filepath.Join(out, "labels"), "the new labels", 90*time.Second,
 		func(s string) bool { return s == "app=\"downward\"\ntier=\"front\"" })
